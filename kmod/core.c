@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mediated-PMU knob: the policy proposed on LKML in April 2024
+ * ("Re: [RFC PATCH 02/41] perf: Support guest enter/exit interfaces").
+ *
+ *  - get, when a VM is created: fast path refcount_inc_not_zero(); the slow
+ *    path, under mpmu_lock, fails with -EBUSY while any include-guest event
+ *    (attr.exclude_guest == 0) lives on a guarded PMU;
+ *  - put, when the VM is destroyed or its creation fails;
+ *  - while the refcount is non-zero, a new include-guest event on a guarded
+ *    PMU is refused with -EOPNOTSUPP.
+ *
+ * The invariant "never a holder and a live include-guest event at once"
+ * holds because the event count only grows under mpmu_lock after checking
+ * the refcount, and the refcount only leaves zero under mpmu_lock after
+ * checking the event count.  The fast paths touch the refcount only when it
+ * is already non-zero, i.e. when no such event can exist.
+ *
+ * Every function here may run in a kprobe handler: no sleeping, records come
+ * from the preallocated pool.  Records are keyed by the object they describe,
+ * so that seeing the same object twice (a scan racing with a hook, an object
+ * address reused after a missed return probe) updates instead of leaking.
+ */
+#include <linux/hashtable.h>
+#include <linux/module.h>
+#include <linux/perf_event.h>
+#include <linux/refcount.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/timekeeping.h>
+
+#include "mpmu.h"
+
+/* Serialises configuration changes (sysfs writes) and scans. */
+DEFINE_MUTEX(mpmu_config_mutex);
+
+static DEFINE_RAW_SPINLOCK(mpmu_lock);
+static refcount_t mpmu_holders = REFCOUNT_INIT(0);
+static bool mpmu_enabled;
+static bool mpmu_scanning;	/* refuse VMs until what exists is counted */
+static enum mpmu_mode mpmu_mode;
+static unsigned int mpmu_nr_events;
+static unsigned int mpmu_nr_unmanaged;
+static unsigned long mpmu_nr_rejected_vms;
+static unsigned long mpmu_nr_rejected_events;
+static u64 mpmu_vm_seq;
+
+static DEFINE_HASHTABLE(mpmu_vms, 8);
+static DEFINE_HASHTABLE(mpmu_events, 12);
+static DEFINE_HASHTABLE(mpmu_creators, 6);	/* tasks creating kernel counters */
+
+#define MPMU_GET_UNMANAGED 1
+
+static struct mpmu_rec *rec_find(struct hlist_head *table, unsigned int bits,
+				 const void *key)
+{
+	struct mpmu_rec *rec;
+
+	hlist_for_each_entry(rec, &table[hash_min((unsigned long)key, bits)], node)
+		if (rec->key == key)
+			return rec;
+	return NULL;
+}
+
+#define vm_find(key)		rec_find(mpmu_vms, HASH_BITS(mpmu_vms), key)
+#define event_find(key)		rec_find(mpmu_events, HASH_BITS(mpmu_events), key)
+#define creator_find(key)	rec_find(mpmu_creators, HASH_BITS(mpmu_creators), key)
+
+/*
+ * Take a reference on the knob.  Returns 0 with a reference held, -EBUSY,
+ * or MPMU_GET_UNMANAGED when arbitration is not armed.
+ */
+static int mpmu_get(void)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	/* A holder exists, so no include-guest event can: share the knob. */
+	if (refcount_inc_not_zero(&mpmu_holders))
+		return 0;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (!mpmu_enabled || mpmu_mode != MPMU_MODE_ARBITRATE)
+		ret = MPMU_GET_UNMANAGED;
+	else if (refcount_inc_not_zero(&mpmu_holders))
+		ret = 0;
+	else if (mpmu_nr_events || mpmu_scanning)
+		ret = -EBUSY;
+	else if (!try_module_get(THIS_MODULE))	/* unload in progress */
+		ret = -EBUSY;
+	else
+		refcount_set(&mpmu_holders, 1);
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return ret;
+}
+
+static void mpmu_put(void)
+{
+	unsigned long flags;
+
+	if (refcount_dec_not_one(&mpmu_holders))
+		return;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (refcount_dec_and_test(&mpmu_holders))
+		module_put(THIS_MODULE);
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+/*
+ * get_task_comm() takes task_lock(), a sleeping lock on PREEMPT_RT and one
+ * the scan already holds: copy without it, as "%s" of current->comm does.
+ */
+static void copy_comm(char *dst, const struct task_struct *task)
+{
+	memcpy(dst, task->comm, TASK_COMM_LEN);
+	dst[TASK_COMM_LEN - 1] = '\0';
+}
+
+static void vm_fill(struct mpmu_rec *rec, const void *kvm,
+		    struct task_struct *task, bool managed)
+{
+	rec->key = kvm;
+	rec->vm.id = ++mpmu_vm_seq;
+	rec->vm.created = ktime_get_real_seconds();
+	rec->vm.pid = task_tgid_nr(task);
+	rec->vm.managed = managed;
+	copy_comm(rec->vm.comm, task);
+}
+
+/*
+ * Unlink the record of a VM; the caller puts the knob if it was managed.
+ * Returns the record, or NULL.  Called with mpmu_lock held.
+ */
+static struct mpmu_rec *vm_unlink(const void *kvm)
+{
+	struct mpmu_rec *rec = vm_find(kvm);
+
+	if (!rec)
+		return NULL;
+	hash_del(&rec->node);
+	if (!rec->vm.managed)
+		mpmu_nr_unmanaged--;
+	return rec;
+}
+
+static void vm_release(struct mpmu_rec *rec)
+{
+	if (!rec)
+		return;
+	if (rec->vm.managed)
+		mpmu_put();
+	mpmu_rec_free(rec);
+}
+
+/* kvm_arch_init_vm() entry: take the knob for a new VM, or refuse it. */
+int mpmu_vm_create(const void *kvm)
+{
+	struct mpmu_rec *rec, *stale;
+	unsigned long flags;
+	unsigned int events;
+	int ret;
+
+	rec = mpmu_rec_alloc();
+	if (!rec)
+		return -ENOMEM;
+
+	ret = mpmu_get();
+	if (ret < 0) {
+		raw_spin_lock_irqsave(&mpmu_lock, flags);
+		mpmu_nr_rejected_vms++;
+		events = mpmu_nr_events;
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		mpmu_rec_free(rec);
+		pr_info_ratelimited("refused VM creation by pid %d (%s): %u include-guest perf events on guarded PMUs\n",
+				    task_tgid_nr(current), current->comm, events);
+		return ret;
+	}
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	/* A record for this address outlived its VM: its return was missed. */
+	stale = vm_unlink(kvm);
+	vm_fill(rec, kvm, current, ret == 0);
+	if (!rec->vm.managed)
+		mpmu_nr_unmanaged++;
+	hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	vm_release(stale);
+	return 0;
+}
+
+/* kvm_arch_destroy_vm() return, or kvm_arch_init_vm() failure. */
+void mpmu_vm_destroy(const void *kvm)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	rec = vm_unlink(kvm);
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	vm_release(rec);
+}
+
+/* A VM that existed before arbitration could see its creation. */
+int mpmu_vm_found(const void *kvm, struct task_struct *owner)
+{
+	struct mpmu_rec *rec = mpmu_rec_alloc();
+	unsigned long flags;
+
+	if (!rec)
+		return -ENOMEM;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (!vm_find(kvm)) {
+		vm_fill(rec, kvm, owner, false);
+		mpmu_nr_unmanaged++;
+		hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
+		rec = NULL;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	if (rec)
+		mpmu_rec_free(rec);
+	return 0;
+}
+
+/* Forget every VM: kvm.ko is going away, so none can exist any more. */
+void mpmu_forget_vms(void)
+{
+	struct mpmu_rec *rec;
+	struct hlist_node *tmp;
+	unsigned long flags;
+	unsigned int bkt;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	hash_for_each_safe(mpmu_vms, bkt, tmp, rec, node) {
+		WARN_ON_ONCE(rec->vm.managed);
+		hash_del(&rec->node);
+		mpmu_rec_free(rec);
+	}
+	mpmu_nr_unmanaged = 0;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+static bool event_is_kernel(void)
+{
+	return !hash_empty(mpmu_creators) && creator_find(current);
+}
+
+/* The part of an event's description that needs no lock. */
+static void event_fill(struct mpmu_rec *rec, struct perf_event *event, u8 guard)
+{
+	const struct perf_event *origin = event->parent ?: event;
+
+	rec->key = event;
+	rec->ev.config = event->attr.config;
+	rec->ev.created = ktime_get_real_seconds();
+	rec->ev.cpu = event->cpu;
+	rec->ev.target_pid = event->hw.target ? task_pid_nr(event->hw.target) : -1;
+	rec->ev.type = mpmu_requested_type(origin);
+	rec->ev.guard = guard;
+	rec->ev.pinned = event->attr.pinned;
+}
+
+static void event_set_owner(struct mpmu_rec *rec, struct task_struct *owner)
+{
+	rec->ev.kernel = !owner;
+	rec->ev.owner_pid = owner ? task_tgid_nr(owner) : 0;
+	if (owner)
+		copy_comm(rec->ev.owner_comm, owner);
+	else
+		strscpy(rec->ev.owner_comm, "[kernel]", sizeof(rec->ev.owner_comm));
+}
+
+/* An inherited copy belongs to whoever owns the event it was copied from. */
+static void event_inherit_owner(struct mpmu_rec *rec, const struct perf_event *parent)
+{
+	const struct mpmu_rec *prec = event_find(parent);
+
+	if (prec) {
+		rec->ev.kernel = prec->ev.kernel;
+		rec->ev.owner_pid = prec->ev.owner_pid;
+		memcpy(rec->ev.owner_comm, prec->ev.owner_comm, sizeof(rec->ev.owner_comm));
+	}
+}
+
+static void event_insert(struct mpmu_rec *rec)
+{
+	hash_add(mpmu_events, &rec->node, (unsigned long)rec->key);
+	mpmu_nr_events++;
+}
+
+/*
+ * security_perf_event_alloc() entry: admit or refuse a new event.  Returns
+ * 0 to let the allocation go on, or the error perf_event_open() returns.
+ */
+int mpmu_event_create(struct perf_event *event)
+{
+	struct mpmu_rec *rec, *stale;
+	unsigned long flags;
+	unsigned int holders;
+	bool kernel;
+	u8 guard;
+
+	if (event->attr.exclude_guest || !mpmu_pmus_match(event, &guard))
+		return 0;
+
+	rec = mpmu_rec_alloc();
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	kernel = event_is_kernel();
+	/* KVM's own emulated-vPMU counters count the guest for the guest. */
+	if (kernel && event->attr.exclude_host && !event->parent)
+		goto out_admit;
+
+	holders = refcount_read(&mpmu_holders);
+	/* Refusing an inherited copy would make fork() fail: never do that. */
+	if (holders && !event->parent && mpmu_mode == MPMU_MODE_ARBITRATE) {
+		mpmu_nr_rejected_events++;
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		if (rec)
+			mpmu_rec_free(rec);
+		pr_info_ratelimited("refused include-guest perf event on PMU %s by pid %d (%s): %u VMs hold the mediated PMU\n",
+				    mpmu_pmus_name(guard), task_tgid_nr(current),
+				    current->comm, holders);
+		return -EOPNOTSUPP;
+	}
+	if (!rec) {
+		/* Fail closed: an event the module cannot track is refused. */
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		pr_warn_ratelimited("no memory to track a perf event of pid %d (%s)\n",
+				    task_tgid_nr(current), current->comm);
+		return -ENOMEM;
+	}
+
+	/* The address of a freed event whose failure we missed: reuse. */
+	stale = event_find(event);
+	if (stale) {
+		hash_del(&stale->node);
+		mpmu_nr_events--;
+	}
+	event_fill(rec, event, guard);
+	event_set_owner(rec, kernel ? NULL : current);
+	if (event->parent)
+		event_inherit_owner(rec, event->parent);
+	event_insert(rec);
+	rec = stale;
+out_admit:
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	if (rec)
+		mpmu_rec_free(rec);
+	return 0;
+}
+
+/* security_perf_event_free(), or security_perf_event_alloc() failure. */
+void mpmu_event_destroy(const struct perf_event *event)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	rec = hash_empty(mpmu_events) ? NULL : event_find(event);
+	if (rec) {
+		hash_del(&rec->node);
+		mpmu_nr_events--;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	if (rec)
+		mpmu_rec_free(rec);
+}
+
+/*
+ * An event that existed before the module could see its creation.  Never
+ * refused: it exists already, it can only be counted.  *inserted tells the
+ * caller whether this call added it (and may have to take it back).
+ */
+int mpmu_event_found(struct perf_event *event, struct task_struct *owner,
+		     bool kernel, bool *inserted)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+	u8 guard;
+
+	*inserted = false;
+	if (event->attr.exclude_guest || !mpmu_pmus_match(event, &guard))
+		return 0;
+	if (kernel && event->attr.exclude_host)
+		return 0;
+
+	rec = mpmu_rec_alloc();
+	if (!rec)
+		return -ENOMEM;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (!event_find(event)) {
+		event_fill(rec, event, guard);
+		event_set_owner(rec, kernel ? NULL : owner);
+		if (!kernel && !owner)
+			strscpy(rec->ev.owner_comm, "?", sizeof(rec->ev.owner_comm));
+		event_insert(rec);
+		*inserted = true;
+		rec = NULL;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	if (rec)
+		mpmu_rec_free(rec);
+	return 0;
+}
+
+/*
+ * perf_event_create_kernel_counter() entry and return: events allocated in
+ * between are kernel-owned.  Nesting is counted; a missing record only means
+ * the event is treated as a user event (refused while VMs hold the knob).
+ */
+void mpmu_kernel_counter_begin(void)
+{
+	struct mpmu_rec *rec = mpmu_rec_alloc();
+	struct mpmu_rec *cur;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	cur = creator_find(current);
+	if (cur) {
+		cur->depth++;
+	} else if (rec) {
+		rec->key = current;
+		rec->depth = 1;
+		hash_add(mpmu_creators, &rec->node, (unsigned long)current);
+		rec = NULL;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	if (rec)
+		mpmu_rec_free(rec);
+}
+
+void mpmu_kernel_counter_end(void)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	rec = creator_find(current);
+	if (rec && --rec->depth == 0)
+		hash_del(&rec->node);
+	else
+		rec = NULL;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	if (rec)
+		mpmu_rec_free(rec);
+}
+
+/* While what exists is being counted, no VM may take the knob. */
+void mpmu_scan_begin(void)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_scanning = true;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+void mpmu_scan_end(void)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_scanning = false;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+int mpmu_set_enabled(bool enable)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (!enable && refcount_read(&mpmu_holders))
+		ret = -EBUSY;
+	else
+		mpmu_enabled = enable;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return ret;
+}
+
+/*
+ * Change the guarded PMUs.  Only while nothing depends on the old set: no
+ * holder and no counted event.  VM creation is refused until the events on
+ * the new set are counted.
+ */
+int mpmu_set_guarded(const char *names)
+{
+	unsigned long flags;
+	void *set;
+	int ret;
+
+	lockdep_assert_held(&mpmu_config_mutex);
+
+	ret = mpmu_pmus_parse(names, false, &set);
+	if (ret)
+		return ret;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (refcount_read(&mpmu_holders) || mpmu_nr_events) {
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		mpmu_pmus_free(set);
+		return -EBUSY;
+	}
+	mpmu_scanning = true;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	mpmu_pmus_free(mpmu_pmus_swap(set));
+	ret = mpmu_scan(false);
+	mpmu_scan_end();
+	return ret;
+}
+
+void mpmu_get_status(struct mpmu_status *st)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	st->enabled = mpmu_enabled;
+	st->mode = mpmu_mode;
+	st->refcount = refcount_read(&mpmu_holders);
+	st->include_guest_events = mpmu_nr_events;
+	st->unmanaged_vms = mpmu_nr_unmanaged;
+	st->rejected_vms = mpmu_nr_rejected_vms;
+	st->rejected_events = mpmu_nr_rejected_events;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+/* One PID per holding VM, as many as fit in a sysfs page. */
+ssize_t mpmu_show_holders(char *buf)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+	unsigned int bkt;
+	ssize_t len = 0;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	hash_for_each(mpmu_vms, bkt, rec, node)
+		if (rec->vm.managed)
+			len += sysfs_emit_at(buf, len, "%d\n", rec->vm.pid);
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return len;
+}
+
+void mpmu_core_init(bool enable, enum mpmu_mode mode)
+{
+	mpmu_enabled = enable;
+	mpmu_mode = mode;
+}
+
+/* No hook runs any more and no VM holds the knob: drop every record. */
+void mpmu_core_exit(void)
+{
+	struct hlist_node *tmp;
+	struct mpmu_rec *rec;
+	unsigned int bkt;
+
+	WARN_ON_ONCE(refcount_read(&mpmu_holders));
+	hash_for_each_safe(mpmu_vms, bkt, tmp, rec, node)
+		mpmu_rec_free(rec);
+	hash_for_each_safe(mpmu_events, bkt, tmp, rec, node)
+		mpmu_rec_free(rec);
+	hash_for_each_safe(mpmu_creators, bkt, tmp, rec, node)
+		mpmu_rec_free(rec);
+}

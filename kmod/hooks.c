@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where the policy meets a stock kernel: ftrace-based kprobes.
+ *
+ *   kvm_arch_init_vm()           kprobe: get, or refuse with -EBUSY
+ *                                kretprobe: put when init failed after get
+ *   kvm_arch_destroy_vm()        kretprobe: put on return (the vCPUs, and
+ *                                KVM's own counters, are gone by then)
+ *   security_perf_event_alloc()  kprobe: count, or refuse with -EOPNOTSUPP;
+ *                                the LSM hook is skipped when refusing, so
+ *                                nothing it would allocate leaks
+ *                                kretprobe: uncount when the LSM said no
+ *   security_perf_event_free()   kprobe: uncount (every event that passed
+ *                                security_perf_event_alloc() gets here once)
+ *   perf_event_create_kernel_counter()
+ *                                kretprobe: marks the calling task, so that
+ *                                the events it allocates are kernel-owned
+ *
+ * Refusing: the pre-handler points regs->ip at a function that returns the
+ * error and returns 1, so the probed function never runs (Debian kernels
+ * have no CONFIG_FUNCTION_ERROR_INJECTION).
+ *
+ * kvm.ko may come and go: its probes are armed when it comes (module
+ * notifier, MODULE_STATE_COMING, where its symbols resolve) and disarmed
+ * when it goes.  Handlers only call into core.c, which never sleeps.
+ */
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/perf_event.h>
+#include <linux/ptrace.h>
+
+#include "mpmu.h"
+
+#define VM_MAXACTIVE	1024	/* VM init/destroy may sleep: one per caller */
+#define PERF_MAXACTIVE	256
+
+static noinline int mpmu_refuse_ebusy(void)
+{
+	return -EBUSY;
+}
+
+static noinline int mpmu_refuse_eopnotsupp(void)
+{
+	return -EOPNOTSUPP;
+}
+
+static noinline int mpmu_refuse_enomem(void)
+{
+	return -ENOMEM;
+}
+
+/* Make the probed function return @err without running.  */
+static int refuse(struct pt_regs *regs, int err)
+{
+	int (*fn)(void) = mpmu_refuse_enomem;
+
+	if (err == -EBUSY)
+		fn = mpmu_refuse_ebusy;
+	else if (err == -EOPNOTSUPP)
+		fn = mpmu_refuse_eopnotsupp;
+	regs->ax = err;
+	instruction_pointer_set(regs, (unsigned long)fn);
+	return 1;
+}
+
+/* The first argument, saved at entry for the return handler. */
+static int save_arg0(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	*(void **)ri->data = (void *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+static void *saved_arg0(struct kretprobe_instance *ri)
+{
+	return *(void **)ri->data;
+}
+
+static bool failed(struct pt_regs *regs)
+{
+	return (int)regs_return_value(regs) != 0;
+}
+
+/* --- KVM --- */
+
+static int vm_init_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	int err = mpmu_vm_create((void *)regs_get_kernel_argument(regs, 0));
+
+	return err ? refuse(regs, err) : 0;
+}
+
+static int vm_init_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (failed(regs))
+		mpmu_vm_destroy(saved_arg0(ri));
+	return 0;
+}
+
+static int vm_destroy_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mpmu_vm_destroy(saved_arg0(ri));
+	return 0;
+}
+
+static struct kprobe kp_vm_init = {
+	.symbol_name = "kvm_arch_init_vm",
+	.pre_handler = vm_init_pre,
+};
+
+static struct kretprobe krp_vm_init = {
+	.kp.symbol_name = "kvm_arch_init_vm",
+	.entry_handler = save_arg0,
+	.handler = vm_init_ret,
+	.data_size = sizeof(void *),
+	.maxactive = VM_MAXACTIVE,
+};
+
+static struct kretprobe krp_vm_destroy = {
+	.kp.symbol_name = "kvm_arch_destroy_vm",
+	.entry_handler = save_arg0,
+	.handler = vm_destroy_ret,
+	.data_size = sizeof(void *),
+	.maxactive = VM_MAXACTIVE,
+};
+
+/* --- perf --- */
+
+static int event_alloc_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	int err = mpmu_event_create((void *)regs_get_kernel_argument(regs, 0));
+
+	return err ? refuse(regs, err) : 0;
+}
+
+static int event_alloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (failed(regs))
+		mpmu_event_destroy(saved_arg0(ri));
+	return 0;
+}
+
+static int event_free_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	mpmu_event_destroy((void *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+static int kernel_counter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mpmu_kernel_counter_begin();
+	return 0;
+}
+
+static int kernel_counter_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mpmu_kernel_counter_end();
+	return 0;
+}
+
+static struct kprobe kp_event_alloc = {
+	.symbol_name = "security_perf_event_alloc",
+	.pre_handler = event_alloc_pre,
+};
+
+static struct kretprobe krp_event_alloc = {
+	.kp.symbol_name = "security_perf_event_alloc",
+	.entry_handler = save_arg0,
+	.handler = event_alloc_ret,
+	.data_size = sizeof(void *),
+	.maxactive = PERF_MAXACTIVE,
+};
+
+static struct kprobe kp_event_free = {
+	.symbol_name = "security_perf_event_free",
+	.pre_handler = event_free_pre,
+};
+
+static struct kretprobe krp_kernel_counter = {
+	.kp.symbol_name = "perf_event_create_kernel_counter",
+	.entry_handler = kernel_counter_entry,
+	.handler = kernel_counter_ret,
+	.maxactive = PERF_MAXACTIVE,
+};
+
+/* --- registration --- */
+
+struct hook {
+	struct kprobe *kp;
+	struct kretprobe *krp;
+};
+
+/* Return probes before entry probes: a put is never missed for a get. */
+static const struct hook perf_hooks[] = {
+	{ .krp = &krp_kernel_counter },
+	{ .kp = &kp_event_free },
+	{ .krp = &krp_event_alloc },
+	{ .kp = &kp_event_alloc },
+};
+
+static const struct hook kvm_hooks[] = {
+	{ .krp = &krp_vm_destroy },
+	{ .krp = &krp_vm_init },
+	{ .kp = &kp_vm_init },
+};
+
+static DEFINE_MUTEX(hooks_mutex);
+static bool kvm_armed;
+
+static void hooks_unregister(const struct hook *hooks, int nr)
+{
+	while (nr--) {
+		if (hooks[nr].kp)
+			unregister_kprobe(hooks[nr].kp);
+		else
+			unregister_kretprobe(hooks[nr].krp);
+	}
+}
+
+/*
+ * Register @hooks in order, all or none.  A probe registered before (its
+ * target module went away) keeps addr and flags, which register_*() would
+ * reject: clear them first.
+ */
+static int hooks_register(const struct hook *hooks, int nr)
+{
+	struct kprobe *kp;
+	int i, ret = 0;
+
+	for (i = 0; i < nr && !ret; i++) {
+		kp = hooks[i].kp ?: &hooks[i].krp->kp;
+		kp->addr = NULL;
+		kp->flags = 0;
+		if (hooks[i].kp)
+			ret = register_kprobe(hooks[i].kp);
+		else
+			ret = register_kretprobe(hooks[i].krp);
+	}
+	if (ret) {
+		i--;
+		if (ret != -ENOENT)
+			pr_err("cannot probe %s: %d\n", kp->symbol_name, ret);
+		hooks_unregister(hooks, i);
+	}
+	return ret;
+}
+
+static void kvm_arm(void)
+{
+	int ret;
+
+	lockdep_assert_held(&hooks_mutex);
+	if (kvm_armed)
+		return;
+	ret = hooks_register(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+	kvm_armed = !ret;
+	if (kvm_armed)
+		pr_info("arbitrating KVM VM creation\n");
+}
+
+static void kvm_disarm(void)
+{
+	lockdep_assert_held(&hooks_mutex);
+	if (!kvm_armed)
+		return;
+	hooks_unregister(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+	kvm_armed = false;
+	mpmu_forget_vms();
+}
+
+static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	struct module *mod = data;
+
+	if (strcmp(mod->name, "kvm"))
+		return NOTIFY_DONE;
+
+	guard(mutex)(&hooks_mutex);
+	if (action == MODULE_STATE_COMING)
+		kvm_arm();
+	else if (action == MODULE_STATE_GOING)
+		kvm_disarm();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block kvm_module_nb = {
+	.notifier_call = kvm_module_notify,
+};
+
+static void report_missed(const struct hook *hooks, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (hooks[i].krp && hooks[i].krp->nmissed)
+			pr_warn("%s: %d return probes missed\n",
+				hooks[i].krp->kp.symbol_name, hooks[i].krp->nmissed);
+}
+
+/*
+ * Arm every hook: perf first (so that events created from now on are seen
+ * before any VM can be), then KVM now if it is loaded, and whenever it is.
+ */
+int mpmu_hooks_init(void)
+{
+	int ret;
+
+	ret = hooks_register(perf_hooks, ARRAY_SIZE(perf_hooks));
+	if (ret)
+		return ret;
+
+	ret = register_module_notifier(&kvm_module_nb);
+	if (ret) {
+		hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
+		return ret;
+	}
+
+	guard(mutex)(&hooks_mutex);
+	kvm_arm();
+	return 0;
+}
+
+void mpmu_hooks_exit(void)
+{
+	unregister_module_notifier(&kvm_module_nb);
+	scoped_guard(mutex, &hooks_mutex) {
+		if (kvm_armed) {
+			report_missed(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+			hooks_unregister(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+			kvm_armed = false;
+		}
+	}
+	report_missed(perf_hooks, ARRAY_SIZE(perf_hooks));
+	hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
+}
+
+/* A kernel with the native knob (Linux 7.0+) must not be arbitrated twice. */
+enum mpmu_mode mpmu_hooks_detect_mode(void)
+{
+	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
+
+	if (register_kprobe(&kp))
+		return MPMU_MODE_ARBITRATE;
+	unregister_kprobe(&kp);
+	return MPMU_MODE_OBSERVE;
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mediated_pmu: a global knob, taken at VM creation, that keeps host perf
+ * events which also count guest time off the PMU a mediated vPMU owns.
+ * This file only sets up and tears down; the policy is in core.c.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "mpmu.h"
+
+static bool enable = true;
+module_param(enable, bool, 0444);
+MODULE_PARM_DESC(enable, "Arbitrate VM creation from load on (default: Y)");
+
+static char *guarded_pmus = "";
+module_param(guarded_pmus, charp, 0444);
+MODULE_PARM_DESC(guarded_pmus,
+		 "PMUs to guard, by name, comma or space separated (default: the CPU core PMU)");
+
+static int __init mpmu_init(void)
+{
+	enum mpmu_mode mode;
+	int ret;
+
+	ret = mpmu_pool_init();
+	if (ret)
+		return ret;
+
+	mutex_lock(&mpmu_config_mutex);
+	ret = mpmu_pmus_init(guarded_pmus);
+	if (ret)
+		goto err_pool;
+
+	mode = mpmu_hooks_detect_mode();
+	mpmu_core_init(enable, mode);
+	mpmu_scan_begin();
+	ret = mpmu_hooks_init();
+	if (ret)
+		goto err_pmus;
+	ret = mpmu_scan(true);
+	if (ret)
+		goto err_hooks;
+	mpmu_scan_end();
+	mutex_unlock(&mpmu_config_mutex);
+
+	ret = mpmu_sysfs_init();
+	if (ret)
+		goto err_scanned;
+
+	pr_info("version %s loaded, %s, %s\n", MPMU_VERSION,
+		mode == MPMU_MODE_OBSERVE ? "observing the kernel's own knob" : "arbitrating",
+		enable ? "enabled" : "disabled");
+	return 0;
+
+err_scanned:
+	mutex_lock(&mpmu_config_mutex);
+err_hooks:
+	mpmu_hooks_exit();
+err_pmus:
+	mpmu_core_exit();
+	mpmu_pmus_exit();
+err_pool:
+	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_exit();
+	return ret;
+}
+
+/* Only reached with no holder: each one pins the module. */
+static void __exit mpmu_exit(void)
+{
+	mpmu_sysfs_exit();
+	mpmu_hooks_exit();
+	mpmu_core_exit();
+	mutex_lock(&mpmu_config_mutex);
+	mpmu_pmus_exit();
+	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_exit();
+}
+
+module_init(mpmu_init);
+module_exit(mpmu_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("mediated_pmu developers");
+MODULE_DESCRIPTION("Global mediated-PMU knob for KVM on stock kernels");
+MODULE_VERSION(MPMU_VERSION);
+MODULE_SOFTDEP("pre: kvm");

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mediated_pmu: internal interfaces between the policy (core.c), the record
+ * pool (pool.c), the guarded-PMU set (pmus.c), the kernel hooks (hooks.c),
+ * the load-time scan (scan.c) and the sysfs ABI (sysfs.c).
+ *
+ * Lock order: mpmu_config_mutex -> hooks mutex -> mpmu_lock -> pool lock.
+ * mpmu_lock and the pool lock are raw spinlocks because they are taken from
+ * kprobe handlers (preemption disabled, also on PREEMPT_RT).
+ */
+#ifndef MPMU_H
+#define MPMU_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+
+#define MPMU_VERSION "0.1.0"
+
+struct perf_event;
+struct pmu;
+struct task_struct;
+
+enum mpmu_mode {
+	MPMU_MODE_ARBITRATE,	/* this module enforces the knob */
+	MPMU_MODE_OBSERVE,	/* the kernel enforces it natively */
+};
+
+/* A VM seen by the module: a holder of the knob, or unmanaged. */
+struct mpmu_vm {
+	u64 id;			/* module-wide sequence number */
+	time64_t created;	/* wall-clock seconds */
+	pid_t pid;		/* tgid of the creating process */
+	bool managed;		/* holds a reference on the knob */
+	char comm[TASK_COMM_LEN];
+};
+
+/* A live include-guest event on a guarded PMU. */
+struct mpmu_event {
+	u64 config;
+	time64_t created;
+	pid_t owner_pid;	/* 0 when kernel-owned or unknown */
+	pid_t target_pid;	/* -1 for per-CPU events */
+	s32 cpu;		/* -1 for per-task events */
+	u32 type;		/* perf_event_attr.type as requested */
+	u8 guard;		/* index into the guarded-PMU set */
+	bool kernel;		/* a kernel counter, no user owner */
+	bool pinned;
+	char owner_comm[TASK_COMM_LEN];
+};
+
+/*
+ * One record type for every table, so that one preallocated pool serves
+ * all of them from probe context.  Each record is keyed by the object it
+ * describes (struct kvm *, struct perf_event *, struct task_struct *).
+ */
+struct mpmu_rec {
+	struct hlist_node node;
+	const void *key;
+	union {
+		struct mpmu_vm vm;
+		struct mpmu_event ev;
+		unsigned int depth;	/* nested kernel-counter creations */
+	};
+};
+
+/* pool.c: records usable from any context. */
+int mpmu_pool_init(void);
+void mpmu_pool_exit(void);
+struct mpmu_rec *mpmu_rec_alloc(void);
+void mpmu_rec_free(struct mpmu_rec *rec);
+int mpmu_pool_fill(unsigned int nr);
+
+/*
+ * The type an event was opened with.  6.12 routes cpu-clock and task-clock
+ * to internal PMUs and rewrites attr.type; orig_type keeps the request.
+ * Inherited copies carry the rewritten attr: callers pass the parent.
+ */
+#ifdef MPMU_HAVE_PERF_ORIG_TYPE
+#define mpmu_requested_type(event)	((event)->orig_type)
+#else
+#define mpmu_requested_type(event)	((event)->attr.type)
+#endif
+
+/* pmus.c: the set of guarded PMUs. */
+#define MPMU_MAX_GUARDED	8
+int mpmu_pmus_init(const char *names);
+void mpmu_pmus_exit(void);
+int mpmu_pmus_parse(const char *names, bool verbose, void **newset);
+void mpmu_pmus_free(void *set);
+void *mpmu_pmus_swap(void *set);
+bool mpmu_pmus_match(const struct perf_event *event, u8 *guard);
+const char *mpmu_pmus_name(u8 guard);
+ssize_t mpmu_pmus_show(char *buf);
+typedef void (*mpmu_pmu_fn)(struct pmu *pmu, void *data);
+void mpmu_pmus_for_each(mpmu_pmu_fn fn, void *data);
+
+/* core.c: the policy. */
+extern struct mutex mpmu_config_mutex;
+void mpmu_core_init(bool enable, enum mpmu_mode mode);
+void mpmu_core_exit(void);
+int mpmu_vm_create(const void *kvm);
+void mpmu_vm_destroy(const void *kvm);
+int mpmu_vm_found(const void *kvm, struct task_struct *owner);
+int mpmu_event_create(struct perf_event *event);
+void mpmu_event_destroy(const struct perf_event *event);
+int mpmu_event_found(struct perf_event *event, struct task_struct *owner,
+		     bool kernel, bool *inserted);
+void mpmu_kernel_counter_begin(void);
+void mpmu_kernel_counter_end(void);
+void mpmu_scan_begin(void);
+void mpmu_scan_end(void);
+int mpmu_set_enabled(bool enable);
+int mpmu_set_guarded(const char *names);
+void mpmu_forget_vms(void);
+
+/* Counters are unsigned long so that sysfs shows them all alike. */
+struct mpmu_status {
+	bool enabled;
+	enum mpmu_mode mode;
+	unsigned long refcount;
+	unsigned long include_guest_events;
+	unsigned long unmanaged_vms;
+	unsigned long rejected_vms;
+	unsigned long rejected_events;
+};
+
+void mpmu_get_status(struct mpmu_status *st);
+ssize_t mpmu_show_holders(char *buf);
+
+/* scan.c: account for what exists already. */
+int mpmu_scan(bool vms);
+
+/* hooks.c */
+int mpmu_hooks_init(void);
+void mpmu_hooks_exit(void);
+enum mpmu_mode mpmu_hooks_detect_mode(void);
+
+/* sysfs.c */
+int mpmu_sysfs_init(void);
+void mpmu_sysfs_exit(void);
+
+#endif /* MPMU_H */

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Preallocated records.  Hooks run with preemption disabled, where
+ * PREEMPT_RT allows no allocation at all (and no kmem_cache_free either), so
+ * records are taken from and returned to a free list under a raw spinlock,
+ * and a work item keeps that list between its low and high watermarks.  On
+ * other kernels an empty list falls back to an atomic allocation.  When
+ * both fail, the caller fails closed (-ENOMEM) rather than lose track.
+ */
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "mpmu.h"
+
+#define POOL_LOW	256
+#define POOL_TARGET	1024
+#define POOL_HIGH	4096
+
+static struct kmem_cache *mpmu_rec_cache;
+static DEFINE_RAW_SPINLOCK(pool_lock);
+static HLIST_HEAD(pool_free);
+static unsigned int pool_nr;
+
+static void pool_balance(struct work_struct *work);
+static DECLARE_WORK(pool_work, pool_balance);
+
+static void pool_push(struct mpmu_rec *rec)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pool_lock, flags);
+	hlist_add_head(&rec->node, &pool_free);
+	pool_nr++;
+	raw_spin_unlock_irqrestore(&pool_lock, flags);
+}
+
+static struct mpmu_rec *pool_pop(unsigned int *left)
+{
+	struct mpmu_rec *rec = NULL;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pool_lock, flags);
+	if (!hlist_empty(&pool_free)) {
+		rec = hlist_entry(pool_free.first, struct mpmu_rec, node);
+		hlist_del(&rec->node);
+		pool_nr--;
+	}
+	*left = pool_nr;
+	raw_spin_unlock_irqrestore(&pool_lock, flags);
+	return rec;
+}
+
+/* Fill the pool up to @nr free records.  Process context. */
+int mpmu_pool_fill(unsigned int nr)
+{
+	struct mpmu_rec *rec;
+
+	while (READ_ONCE(pool_nr) < nr) {
+		rec = kmem_cache_alloc(mpmu_rec_cache, GFP_KERNEL);
+		if (!rec)
+			return -ENOMEM;
+		pool_push(rec);
+	}
+	return 0;
+}
+
+static void pool_balance(struct work_struct *work)
+{
+	struct mpmu_rec *rec;
+	unsigned int left;
+
+	mpmu_pool_fill(POOL_TARGET);
+	while (READ_ONCE(pool_nr) > POOL_HIGH) {
+		rec = pool_pop(&left);
+		if (!rec)
+			break;
+		kmem_cache_free(mpmu_rec_cache, rec);
+	}
+}
+
+struct mpmu_rec *mpmu_rec_alloc(void)
+{
+	struct mpmu_rec *rec;
+	unsigned int left;
+
+	rec = pool_pop(&left);
+	if (left < POOL_LOW)
+		schedule_work(&pool_work);
+	if (!rec && !IS_ENABLED(CONFIG_PREEMPT_RT))
+		rec = kmem_cache_alloc(mpmu_rec_cache, GFP_ATOMIC | __GFP_NOWARN);
+	return rec;
+}
+
+void mpmu_rec_free(struct mpmu_rec *rec)
+{
+	unsigned int nr;
+
+	pool_push(rec);
+	nr = READ_ONCE(pool_nr);
+	if (nr > POOL_HIGH)
+		schedule_work(&pool_work);
+}
+
+int mpmu_pool_init(void)
+{
+	int ret;
+
+	mpmu_rec_cache = KMEM_CACHE(mpmu_rec, 0);
+	if (!mpmu_rec_cache)
+		return -ENOMEM;
+	ret = mpmu_pool_fill(POOL_TARGET);
+	if (ret)
+		mpmu_pool_exit();
+	return ret;
+}
+
+/* Every record is back in the pool: the tables were emptied first. */
+void mpmu_pool_exit(void)
+{
+	struct mpmu_rec *rec;
+	unsigned int left;
+
+	cancel_work_sync(&pool_work);
+	while ((rec = pool_pop(&left)))
+		kmem_cache_free(mpmu_rec_cache, rec);
+	kmem_cache_destroy(mpmu_rec_cache);
+}

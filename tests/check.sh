@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Every test tier, then one closing line: "N passed, N failed".
+#   style: checkpatch --strict clean
+#   build: W=1 clean for each kernel (inside the VM tier)
+#   vm:    the module in QEMU guests of each installed kernel
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+pass=0
+fail=0
+
+tally() {	# name, command...
+	local name=$1
+	shift
+	if "$@"; then
+		echo "PASS $name"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name"
+		fail=$((fail + 1))
+	fi
+}
+
+tally "style: checkpatch --strict is clean" make -s -C kmod style
+
+vmlog=$top/build/vm-results.log
+mkdir -p build
+tests/vm/run.sh 2>&1 | tee "$vmlog"
+vpass=$(grep -c '^PASS' "$vmlog" || true)
+vfail=$(grep -c '^FAIL' "$vmlog" || true)
+grep -q '^vm: ' "$vmlog" || vfail=$((vfail + 1))
+pass=$((pass + vpass))
+fail=$((fail + vfail))
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the guest-side shunit2 suites (busybox ash).  The guest image
+# holds the module at /lib/mpmu/mediated_pmu.ko, KVM's modules in load order
+# in /lib/mpmu/kvm.order, and mpmu-probe on PATH.
+
+SYS=/sys/kernel/mediated_pmu
+MODULE=/lib/mpmu/mediated_pmu.ko
+TEST_PARAMS="guarded_pmus=software"
+HOLD_DIR=/tmp/holds
+mkdir -p "$HOLD_DIR"
+
+sysval() { cat "$SYS/$1"; }
+
+# Load the module (unloaded first) with the test defaults plus "$@".
+mp_load() {
+	mp_unload
+	insmod "$MODULE" $TEST_PARAMS "$@"
+}
+
+mp_unload() {
+	if [ -d "$SYS" ]; then
+		rmmod mediated_pmu
+	fi
+}
+
+kvm_load() {
+	while read -r ko; do
+		name=$(basename "$ko" .ko)
+		grep -q "^$(echo "$name" | tr - _) " /proc/modules || insmod "$ko" || return 1
+	done < /lib/mpmu/kvm.order
+	[ -c /dev/kvm ] || mdev -s
+	[ -c /dev/kvm ]
+}
+
+kvm_unload() {
+	rmmod kvm_amd && rmmod kvm
+}
+
+# hold_* start a holder in the background and print its pid once the
+# resource exists (or print nothing when mpmu-probe failed to get it).
+_hold() {
+	n=$((${_HOLD_SEQ:-0} + 1)); _HOLD_SEQ=$n
+	ready="$HOLD_DIR/ready.$n"
+	rm -f "$ready"
+	mpmu-probe "$@" --hold "$ready" > "$HOLD_DIR/out.$n" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -e "$ready" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 600 ]; do
+		usleep 50000
+		i=$((i + 1))
+	done
+	if [ -e "$ready" ]; then
+		echo "$pid" >> "$HOLD_DIR/pids"
+		echo "$pid"
+	else
+		cat "$HOLD_DIR/out.$n" >&2
+	fi
+}
+
+hold_vm() { _hold vm "$@"; }
+hold_event() { _hold event "$@"; }
+
+# Holders are children of a command substitution's subshell, not of the
+# test shell: "wait" cannot see them.  Poll until the process has exited
+# (gone, or a zombie: its files, and so its VM or event, are released).
+gone() {
+	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+release() {
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while ! gone "$1" && [ $i -lt 400 ]; do
+		usleep 20000
+		i=$((i + 1))
+	done
+	gone "$1"
+}
+
+release_all() {
+	if [ -f "$HOLD_DIR/pids" ]; then
+		for pid in $(cat "$HOLD_DIR/pids"); do
+			release "$pid"
+		done
+		rm -f "$HOLD_DIR/pids"
+	fi
+}
+
+# Write $2 to sysfs file $1 in one write(2); prints OK or the errno name.
+syswrite() {
+	mpmu-probe write "$SYS/$1" "$2"
+}
+
+# Mark the kernel log, to read only what follows the mark.
+kmsg_mark() {
+	_MARK="mpmu-test-mark-$$-$(date +%s%N)"
+	echo "$_MARK" > /dev/kmsg
+}
+
+kmsg_since_mark() {
+	dmesg | sed -n "/$_MARK/,\$p"
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpmu-probe: the guest-side driver of the VM tests.  Each verb does one
+ * real thing through the real syscalls and prints the outcome as "OK" or
+ * the errno name, so that shell tests can assert on it.
+ *
+ *   mpmu-probe vm [--type N] [--hold FILE]
+ *   mpmu-probe event [--cpu N] [--pid P] [--exclude-guest] [--exclude-host]
+ *                    [--pmu software|tracepoint] [--config N] [--inherit]
+ *                    [--hold FILE]
+ *   mpmu-probe fork-child FILE   (with an inherited event held: fork works)
+ *   mpmu-probe stress SECONDS
+ *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
+ *
+ * --hold FILE: keep the VM or event, create FILE once it exists, and wait
+ * for SIGTERM.  Statically linked, no dependency beyond libc.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *errname(int err)
+{
+	switch (err) {
+	case 0: return "OK";
+	case EBUSY: return "EBUSY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case ENOENT: return "ENOENT";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case ENODEV: return "ENODEV";
+	default: return strerror(err);
+	}
+}
+
+static int report(int err)
+{
+	printf("%s\n", errname(err));
+	fflush(stdout);
+	return err ? 1 : 0;
+}
+
+/* Returns a VM fd, or -errno. */
+static int vm_create(unsigned long type)
+{
+	int kvm, vm;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -errno;
+	vm = ioctl(kvm, KVM_CREATE_VM, type);
+	if (vm < 0)
+		vm = -errno;
+	close(kvm);
+	return vm;
+}
+
+struct event_spec {
+	int cpu;
+	int pid;
+	bool exclude_guest;
+	bool exclude_host;
+	bool inherit;
+	unsigned int type;
+	unsigned long long config;
+};
+
+static int tracepoint_id(void)
+{
+	static const char *paths[] = {
+		"/sys/kernel/tracing/events/sched/sched_switch/id",
+		"/sys/kernel/debug/tracing/events/sched/sched_switch/id",
+	};
+	unsigned int i;
+	int id = -1;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && id < 0; i++) {
+		FILE *f = fopen(paths[i], "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &id) != 1)
+				id = -1;
+			fclose(f);
+		}
+	}
+	return id;
+}
+
+/* Returns an event fd, or -errno. */
+static int event_open(const struct event_spec *spec)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = spec->type,
+		.config = spec->config,
+		.disabled = 1,
+		.exclude_guest = spec->exclude_guest,
+		.exclude_host = spec->exclude_host,
+		.inherit = spec->inherit,
+	};
+	int fd;
+
+	fd = syscall(SYS_perf_event_open, &attr, spec->pid, spec->cpu, -1,
+		     PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Signal readiness through @file, then wait for SIGTERM. */
+static void hold(const char *file)
+{
+	sigset_t mask, old;
+	int fd;
+
+	signal(SIGTERM, on_term);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	while (!stop)
+		sigsuspend(&old);
+}
+
+static int cmd_vm(int argc, char **argv)
+{
+	unsigned long type = 0;
+	const char *holdfile = NULL;
+	int i, vm;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--type") && i + 1 < argc)
+			type = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			holdfile = argv[++i];
+		else
+			return fprintf(stderr, "vm: bad argument %s\n", argv[i]), 2;
+	}
+	vm = vm_create(type);
+	report(vm < 0 ? -vm : 0);
+	if (vm < 0)
+		return 1;
+	if (holdfile)
+		hold(holdfile);
+	close(vm);
+	return 0;
+}
+
+static int parse_event(int argc, char **argv, struct event_spec *spec,
+		       const char **holdfile)
+{
+	int i;
+
+	*spec = (struct event_spec){ .cpu = -1, .pid = 0,
+				     .type = PERF_TYPE_SOFTWARE,
+				     .config = PERF_COUNT_SW_CPU_CLOCK };
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
+			spec->cpu = atoi(argv[++i]);
+			spec->pid = -1;
+		} else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
+			spec->pid = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--exclude-guest")) {
+			spec->exclude_guest = true;
+		} else if (!strcmp(argv[i], "--exclude-host")) {
+			spec->exclude_host = true;
+		} else if (!strcmp(argv[i], "--inherit")) {
+			spec->inherit = true;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			spec->config = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--pmu") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "tracepoint")) {
+				spec->type = PERF_TYPE_TRACEPOINT;
+				spec->config = tracepoint_id();
+			} else if (strcmp(argv[i], "software")) {
+				return fprintf(stderr, "event: unknown pmu %s\n", argv[i]), -1;
+			}
+		} else if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
+			*holdfile = argv[++i];
+		} else {
+			return fprintf(stderr, "event: bad argument %s\n", argv[i]), -1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_event(int argc, char **argv)
+{
+	const char *holdfile = NULL;
+	struct event_spec spec;
+	int fd;
+
+	if (parse_event(argc, argv, &spec, &holdfile))
+		return 2;
+	fd = event_open(&spec);
+	report(fd < 0 ? -fd : 0);
+	if (fd < 0)
+		return 1;
+	if (holdfile)
+		hold(holdfile);
+	close(fd);
+	return 0;
+}
+
+/* An inherited per-task event is held; fork() must work and copy it. */
+static int cmd_fork_child(int argc, char **argv)
+{
+	struct event_spec spec = { .cpu = -1, .pid = 0, .inherit = true,
+				   .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_TASK_CLOCK };
+	int fd, status;
+	pid_t child;
+
+	if (argc != 1)
+		return fprintf(stderr, "fork-child: need FILE\n"), 2;
+	fd = event_open(&spec);
+	if (fd < 0)
+		return report(-fd);
+	child = fork();
+	if (child < 0)
+		return report(errno);
+	if (child == 0) {
+		hold(argv[0]);
+		_exit(0);
+	}
+	printf("OK %d\n", child);
+	fflush(stdout);
+	waitpid(child, &status, 0);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Stress: VM threads and event threads race on both vCPUs.  Each side,
+ * while holding its own resource, tries to take the other one; any success
+ * is a violation of the invariant.
+ */
+struct stress {
+	atomic_long vms, events, vm_refused, event_refused, violations;
+	time_t deadline;
+};
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static struct event_spec stress_event(unsigned int n)
+{
+	struct event_spec spec = { .type = PERF_TYPE_SOFTWARE };
+
+	/* Alternate system-wide cpu-clock and per-task page-faults. */
+	if (n % 2) {
+		spec.cpu = n % 4 / 2;
+		spec.pid = -1;
+		spec.config = PERF_COUNT_SW_CPU_CLOCK;
+	} else {
+		spec.cpu = -1;
+		spec.pid = 0;
+		spec.config = PERF_COUNT_SW_PAGE_FAULTS;
+	}
+	return spec;
+}
+
+static void *stress_vm(void *arg)
+{
+	struct stress *s = arg;
+	struct event_spec spec;
+	unsigned int n = 0;
+	int vm, fd;
+
+	while (time(NULL) < s->deadline) {
+		vm = vm_create(0);
+		if (vm < 0) {
+			atomic_fetch_add(&s->vm_refused, 1);
+			pause_ms(3);
+			continue;
+		}
+		atomic_fetch_add(&s->vms, 1);
+		spec = stress_event(n++);
+		fd = event_open(&spec);
+		if (fd >= 0) {
+			atomic_fetch_add(&s->violations, 1);
+			fprintf(stderr, "VIOLATION: event opened while holding a VM\n");
+			close(fd);
+		}
+		close(vm);
+		pause_ms(5);
+	}
+	return NULL;
+}
+
+static void *stress_event_thread(void *arg)
+{
+	struct stress *s = arg;
+	struct event_spec spec;
+	unsigned int n = 0;
+	int vm, fd;
+
+	while (time(NULL) < s->deadline) {
+		spec = stress_event(n++);
+		fd = event_open(&spec);
+		if (fd < 0) {
+			atomic_fetch_add(&s->event_refused, 1);
+			pause_ms(3);
+			continue;
+		}
+		atomic_fetch_add(&s->events, 1);
+		vm = vm_create(0);
+		if (vm >= 0) {
+			atomic_fetch_add(&s->violations, 1);
+			fprintf(stderr, "VIOLATION: VM created while holding an event\n");
+			close(vm);
+		}
+		close(fd);
+		/* A gap, or the VM side never sees zero events. */
+		pause_ms(8);
+	}
+	return NULL;
+}
+
+static int cmd_stress(int argc, char **argv)
+{
+	struct stress s = { 0 };
+	pthread_t th[4];
+	int i;
+
+	if (argc != 1)
+		return fprintf(stderr, "stress: need SECONDS\n"), 2;
+	s.deadline = time(NULL) + atoi(argv[0]);
+	for (i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, i % 2 ? stress_event_thread : stress_vm, &s);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	printf("vms=%ld events=%ld vm_refused=%ld event_refused=%ld violations=%ld\n",
+	       atomic_load(&s.vms), atomic_load(&s.events),
+	       atomic_load(&s.vm_refused), atomic_load(&s.event_refused),
+	       atomic_load(&s.violations));
+	return atomic_load(&s.violations) ? 1 : 0;
+}
+
+static int cmd_write(int argc, char **argv)
+{
+	ssize_t len;
+	int fd;
+
+	if (argc != 2)
+		return fprintf(stderr, "write: need FILE VALUE\n"), 2;
+	fd = open(argv[0], O_WRONLY);
+	if (fd < 0)
+		return report(errno);
+	len = write(fd, argv[1], strlen(argv[1]));
+	close(fd);
+	return report(len < 0 ? errno : 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		goto usage;
+	if (!strcmp(argv[1], "vm"))
+		return cmd_vm(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "event"))
+		return cmd_event(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fork-child"))
+		return cmd_fork_child(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "write"))
+		return cmd_write(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "stress"))
+		return cmd_stress(argc - 2, argv + 2);
+usage:
+	fprintf(stderr, "usage: mpmu-probe vm|event|fork-child|stress ...\n");
+	return 2;
+}

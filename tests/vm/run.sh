@@ -1,0 +1,147 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot Debian kernels in QEMU with a busybox initramfs holding the module,
+# KVM and the test programs; run guest suites there; report per test.
+#
+#   tests/vm/run.sh [-s SUITES] [-T TESTS] [-t STRESS_SECONDS] [KERNEL_VERSION...]
+#
+# Default kernels: every installed 6.1 / 6.12 / 6.12-rt amd64 kernel with
+# headers.  Prints "PASS|FAIL <kernel> <test>" lines and, last,
+# "vm: N passed, N failed".  Exit status 0 only when all passed.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${MPMU_BUILD:-$top/build/vm}
+suites=""
+tests=""
+stress=20
+while getopts "s:t:T:" opt; do
+	case $opt in
+	s) suites=$OPTARG ;;
+	T) tests=$OPTARG ;;
+	t) stress=$OPTARG ;;
+	*) echo "usage: $0 [-s SUITES] [-t SECONDS] [KERNEL...]" >&2; exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+default_kernels() {
+	local v
+	for v in /boot/vmlinuz-*; do
+		v=${v#/boot/vmlinuz-}
+		[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v" ] && echo "$v"
+	done
+}
+
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(default_kernels)
+if [ ${#kernels[@]} -eq 0 ]; then
+	echo "vm: no kernel with headers installed; run tests/deps.sh" >&2
+	echo "vm: 0 passed, 1 failed"
+	exit 1
+fi
+
+# Load order of kvm-amd and what it needs, from modules.dep.
+kvm_modules() {
+	local kver=$1 line deps m
+	line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "/lib/modules/$kver/modules.dep")
+	deps=${line#*:}
+	for m in $(echo "$deps" | tr ' ' '\n' | tac) "${line%%:*}"; do
+		echo "/lib/modules/$kver/$m"
+	done
+}
+
+build_module() {
+	local kver=$1 dir=$build/$1/kmod
+	rm -rf "$dir" && mkdir -p "$dir"
+	cp "$top"/kmod/*.c "$top"/kmod/*.h "$top"/kmod/Kbuild "$dir"/
+	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 modules \
+		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
+	if grep -E "warning|error" "$dir/build.log" >&2; then
+		return 1
+	fi
+}
+
+build_initramfs() {
+	local kver=$1 root=$build/$1/root ko out
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,usr/bin,lib/mpmu,tests,proc,sys,dev,tmp}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$top/tests/vm/init" "$root/init"
+	cp "$top"/tests/vm/*.sh "$root/tests/"
+	rm -f "$root/tests/run.sh"
+	cp /usr/bin/shunit2 "$root/usr/bin/shunit2"
+	cp "$build/mpmu-probe" "$root/bin/mpmu-probe"
+	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
+	: > "$root/lib/mpmu/kvm.order"
+	for ko in $(kvm_modules "$kver"); do
+		out=$root/lib/mpmu/$(basename "${ko%.xz}")
+		case $ko in
+		*.xz) xz -dc "$ko" > "$out" ;;
+		*) cp "$ko" "$out" ;;
+		esac
+		echo "/lib/mpmu/$(basename "$out")" >> "$root/lib/mpmu/kvm.order"
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$build/$kver/initramfs.gz"
+}
+
+boot() {
+	local kver=$1 log=$build/$1/console.log
+	timeout --foreground 1500 qemu-system-x86_64 \
+		-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+		-smp 2 -m 1G -nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
+		-append "console=ttyS0 panic=-1 loglevel=5 mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
+		< /dev/null > "$log" 2>&1 || true
+}
+
+# Turn the console log into PASS/FAIL lines: shunit2 prints each test's
+# name, then an ASSERT line per failed assertion.
+report() {
+	local kver=$1 log=$build/$1/console.log
+	tr -d '\r' < "$log" | awk -v k="$kver" '
+		function flush() { if (t != "") { print (bad ? "FAIL " : "PASS ") k " " t; t = "" } }
+		/MPMU-SUITE-BEGIN/ { insuite = 1; suite = $2; seen[suite] = 1; next }
+		/MPMU-SUITE-END/ { flush(); insuite = 0; ended[suite] = 1; next }
+		!insuite { next }
+		/^test_[A-Za-z0-9_]*$/ { flush(); t = $0; bad = 0; next }
+		/ASSERT:|shunit2:ERROR/ { bad = 1 }
+		{ if (t != "") print "    " $0 > "/dev/stderr" }
+		END {
+			flush()
+			n = 0; for (s in seen) { n++; if (!(s in ended)) print "FAIL " k " " s "-did-not-finish" }
+			if (n == 0) print "FAIL " k " guest-did-not-run"
+		}'
+}
+
+run_kernel() {
+	local kver=$1
+	if ! build_module "$kver"; then
+		echo "FAIL $kver module-builds-with-W=1-and-no-warnings"
+		return
+	fi
+	echo "PASS $kver module-builds-with-W=1-and-no-warnings"
+	build_initramfs "$kver"
+	boot "$kver"
+	report "$kver" 2> "$build/$kver/details.log"
+}
+
+mkdir -p "$build"
+cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
+	-o "$build/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+
+export -f run_kernel build_module build_initramfs boot report kvm_modules
+export top build suites tests stress
+results=$build/results.txt
+printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"
+sort -k2,2 -s "$results"
+for k in "${kernels[@]}"; do
+	if grep -q "^FAIL $k " "$results"; then
+		echo "--- $k: details of failures in $build/$k/details.log, console in $build/$k/console.log"
+		grep -B1 -A8 "ASSERT\|ERROR" "$build/$k/details.log" 2>/dev/null | head -40 || true
+	fi
+done
+pass=$(grep -c '^PASS' "$results" || true)
+fail=$(grep -c '^FAIL' "$results" || true)
+echo "vm: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,327 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The module against real KVM and real perf_event_open(), one behaviour per
+# test.  The guest has no core PMU (TCG), so the tests guard "software".
+
+. /tests/lib.sh
+
+oneTimeSetUp() {
+	kvm_load || fail "cannot load KVM"
+}
+
+setUp() {
+	kvm_load
+	mp_load
+}
+
+tearDown() {
+	release_all
+	[ -d "$SYS" ] && assertEquals "refcount back to 0" 0 "$(sysval refcount)"
+	[ -d "$SYS" ] && assertEquals "events back to 0" 0 "$(sysval include_guest_events)"
+}
+
+test_sysfs_files_have_the_spec_modes() {
+	for f in refcount holders include_guest_events rejected_vms \
+		 rejected_events unmanaged_vms mode version; do
+		assertEquals "$f mode" 444 "$(stat -c %a "$SYS/$f")"
+	done
+	assertEquals "enabled mode" 644 "$(stat -c %a "$SYS/enabled")"
+	assertEquals "guarded_pmus mode" 644 "$(stat -c %a "$SYS/guarded_pmus")"
+}
+
+test_fresh_load_is_armed_and_empty() {
+	assertEquals 1 "$(sysval enabled)"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals "" "$(sysval holders)"
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals 0 "$(sysval unmanaged_vms)"
+	assertEquals arbitrate "$(sysval mode)"
+	assertEquals software "$(sysval guarded_pmus)"
+	assertNotNull "version" "$(sysval version)"
+	assertEquals "param enable" Y "$(cat /sys/module/mediated_pmu/parameters/enable)"
+	assertEquals "param guarded_pmus" software \
+		"$(cat /sys/module/mediated_pmu/parameters/guarded_pmus)"
+}
+
+test_vm_create_and_destroy_move_refcount_and_holders() {
+	a=$(hold_vm)
+	assertNotNull "first VM" "$a"
+	assertEquals 1 "$(sysval refcount)"
+	assertEquals "$a" "$(sysval holders)"
+	b=$(hold_vm)
+	assertEquals 2 "$(sysval refcount)"
+	assertEquals "$(printf '%s\n%s' "$a" "$b" | sort)" "$(sysval holders | sort)"
+	release "$a"
+	assertEquals 1 "$(sysval refcount)"
+	assertEquals "$b" "$(sysval holders)"
+	release "$b"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals "" "$(sysval holders)"
+}
+
+test_system_wide_event_makes_vm_creation_fail_with_ebusy() {
+	e=$(hold_event --cpu 0)
+	assertNotNull "event" "$e"
+	assertEquals 1 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	assertEquals 1 "$(sysval rejected_vms)"
+	assertEquals 0 "$(sysval refcount)"
+	release "$e"
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals OK "$(mpmu-probe vm)"
+}
+
+test_per_task_event_makes_vm_creation_fail_with_ebusy() {
+	e=$(hold_event --pid 0 --config 2)
+	assertNotNull "event" "$e"
+	assertEquals 1 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	release "$e"
+	assertEquals OK "$(mpmu-probe vm)"
+}
+
+test_vm_makes_include_guest_events_fail_with_eopnotsupp() {
+	v=$(hold_vm)
+	assertEquals "system-wide" EOPNOTSUPP "$(mpmu-probe event --cpu 1)"
+	assertEquals "per-task" EOPNOTSUPP "$(mpmu-probe event --pid 0 --config 2)"
+	assertEquals "guest-only user event" EOPNOTSUPP "$(mpmu-probe event --exclude-host)"
+	assertEquals 3 "$(sysval rejected_events)"
+	assertEquals 0 "$(sysval include_guest_events)"
+	release "$v"
+	assertEquals "after the VM" OK "$(mpmu-probe event --cpu 1)"
+}
+
+test_clock_events_routed_to_internal_pmus_are_guarded_as_software() {
+	v=$(hold_vm)
+	assertEquals "cpu-clock" EOPNOTSUPP "$(mpmu-probe event --config 0)"
+	assertEquals "task-clock" EOPNOTSUPP "$(mpmu-probe event --config 1)"
+	release "$v"
+}
+
+test_exclude_guest_events_work_while_a_vm_holds() {
+	v=$(hold_vm)
+	assertEquals "system-wide" OK "$(mpmu-probe event --cpu 0 --exclude-guest)"
+	assertEquals "per-task" OK "$(mpmu-probe event --exclude-guest --config 2)"
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals 0 "$(sysval rejected_events)"
+	release "$v"
+}
+
+test_unguarded_pmu_events_work_while_a_vm_holds() {
+	v=$(hold_vm)
+	assertEquals "tracepoint" OK "$(mpmu-probe event --pmu tracepoint --cpu 0)"
+	assertEquals 0 "$(sysval rejected_events)"
+	release "$v"
+}
+
+test_failed_vm_init_puts_the_knob() {
+	assertEquals "bad type" EINVAL "$(mpmu-probe vm --type 0xdead)"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals "" "$(sysval holders)"
+	assertEquals "events still allowed" OK "$(mpmu-probe event --cpu 0)"
+	v=$(hold_vm)
+	assertEquals "bad type beside a holder" EINVAL "$(mpmu-probe vm --type 0xdead)"
+	assertEquals 1 "$(sysval refcount)"
+	release "$v"
+	assertEquals 0 "$(sysval refcount)"
+}
+
+test_inherited_copies_are_counted_and_fork_works() {
+	rdy=$HOLD_DIR/child.ready
+	rm -f "$rdy"
+	mpmu-probe fork-child "$rdy" > "$HOLD_DIR/fork.out" &
+	p=$!
+	i=0
+	while [ ! -e "$rdy" ] && [ $i -lt 200 ]; do usleep 50000; i=$((i + 1)); done
+	assertTrue "child started" "[ -e $rdy ]"
+	assertEquals "parent event and its copy" 2 "$(sysval include_guest_events)"
+	child=$(awk '/^OK/ {print $2}' "$HOLD_DIR/fork.out")
+	kill -TERM "$child"
+	wait "$p"
+	assertEquals 0 "$(sysval include_guest_events)"
+}
+
+test_enabled_rejects_anything_but_0_and_1() {
+	for bad in 2 yes on y "" "1 1" "01x"; do
+		err=$(syswrite enabled "$bad")
+		assertEquals "'$bad'" EINVAL "$err"
+		assertEquals "unchanged after '$bad'" 1 "$(sysval enabled)"
+	done
+	assertEquals "newline accepted" OK "$(syswrite enabled "1
+")"
+	assertEquals "0 accepted" OK "$(syswrite enabled 0)"
+	assertEquals 0 "$(sysval enabled)"
+}
+
+test_disable_is_refused_while_a_vm_holds() {
+	v=$(hold_vm)
+	assertEquals EBUSY "$(syswrite enabled 0)"
+	assertEquals 1 "$(sysval enabled)"
+	release "$v"
+	assertEquals OK "$(syswrite enabled 0)"
+	assertEquals 0 "$(sysval enabled)"
+}
+
+test_disabled_module_leaves_new_vms_unmanaged() {
+	syswrite enabled 0
+	e=$(hold_event --cpu 0)
+	v=$(hold_vm)
+	assertNotNull "VM despite an event" "$v"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals 1 "$(sysval unmanaged_vms)"
+	assertEquals "events still counted" 1 "$(sysval include_guest_events)"
+	assertEquals "re-enable" OK "$(syswrite enabled 1)"
+	assertEquals "armed again" EBUSY "$(mpmu-probe vm)"
+	release "$v"
+	assertEquals 0 "$(sysval unmanaged_vms)"
+	release "$e"
+}
+
+test_guarded_pmus_rejects_unknown_names_and_busy_states() {
+	assertEquals "unknown" EINVAL "$(syswrite guarded_pmus nosuchpmu)"
+	assertEquals "one unknown of two" EINVAL "$(syswrite guarded_pmus "software,nosuchpmu")"
+	assertEquals software "$(sysval guarded_pmus)"
+	v=$(hold_vm)
+	assertEquals "with a holder" EBUSY "$(syswrite guarded_pmus tracepoint)"
+	release "$v"
+	e=$(hold_event --cpu 0)
+	assertEquals "with an event" EBUSY "$(syswrite guarded_pmus tracepoint)"
+	assertEquals software "$(sysval guarded_pmus)"
+	release "$e"
+}
+
+test_guarded_pmus_change_moves_the_guard_and_counts_live_events() {
+	t=$(hold_event --pmu tracepoint --cpu 0)
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals OK "$(syswrite guarded_pmus "tracepoint software")"
+	assertEquals "tracepoint software" "$(sysval guarded_pmus)"
+	assertEquals "live tracepoint event counted" 1 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	release "$t"
+	assertEquals OK "$(syswrite guarded_pmus tracepoint)"
+	v=$(hold_vm)
+	assertEquals "software now free" OK "$(mpmu-probe event --cpu 0)"
+	assertEquals "tracepoint guarded" EOPNOTSUPP "$(mpmu-probe event --pmu tracepoint --cpu 0)"
+	release "$v"
+}
+
+test_events_opened_before_insmod_are_counted() {
+	mp_unload
+	s=$(hold_event --cpu 1)
+	p=$(hold_event --config 2)
+	x=$(hold_event --cpu 0 --exclude-guest)
+	mp_load
+	assertEquals 2 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	release "$s"
+	assertEquals 1 "$(sysval include_guest_events)"
+	release "$p"
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals OK "$(mpmu-probe vm)"
+	release "$x"
+}
+
+test_vms_created_before_insmod_are_unmanaged() {
+	mp_unload
+	v=$(hold_vm)
+	mp_load
+	assertEquals 1 "$(sysval unmanaged_vms)"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals "unmanaged VMs do not block events" OK "$(mpmu-probe event --cpu 0)"
+	release "$v"
+	assertEquals 0 "$(sysval unmanaged_vms)"
+}
+
+test_rmmod_is_refused_while_a_vm_holds() {
+	v=$(hold_vm)
+	assertFalse "rmmod with a holder" "rmmod mediated_pmu 2>/dev/null"
+	assertTrue "still loaded" "[ -d $SYS ]"
+	assertEquals 1 "$(sysval refcount)"
+	release "$v"
+	assertTrue "rmmod without" "rmmod mediated_pmu"
+	assertFalse "sysfs gone" "[ -e $SYS ]"
+	assertFalse "module gone" "grep -q '^mediated_pmu ' /proc/modules"
+	assertEquals "VMs still work" OK "$(mpmu-probe vm)"
+	e=$(hold_event --cpu 0)
+	assertEquals "and are not arbitrated" OK "$(mpmu-probe vm)"
+	release "$e"
+}
+
+test_kvm_reload_keeps_arbitration() {
+	assertTrue "unload kvm" kvm_unload
+	assertTrue "load kvm" kvm_load
+	v=$(hold_vm)
+	assertEquals 1 "$(sysval refcount)"
+	assertEquals EOPNOTSUPP "$(mpmu-probe event --cpu 0)"
+	release "$v"
+	e=$(hold_event --cpu 0)
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	release "$e"
+}
+
+test_module_loaded_before_kvm_arbitrates() {
+	mp_unload
+	assertTrue "unload kvm" kvm_unload
+	insmod "$MODULE" $TEST_PARAMS
+	assertTrue "load kvm after" kvm_load
+	e=$(hold_event --cpu 0)
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	release "$e"
+	v=$(hold_vm)
+	assertEquals 1 "$(sysval refcount)"
+	release "$v"
+}
+
+test_unknown_guarded_pmu_fails_the_load_with_a_clear_message() {
+	mp_unload
+	kmsg_mark
+	assertFalse "insmod" "insmod $MODULE guarded_pmus=nosuchpmu 2>/dev/null"
+	assertFalse "not loaded" "[ -d $SYS ]"
+	assertContains "$(kmsg_since_mark)" "no PMU named 'nosuchpmu'"
+}
+
+test_refusals_are_logged_with_pid_and_comm() {
+	kmsg_mark
+	e=$(hold_event --cpu 0)
+	mpmu-probe vm > /dev/null
+	release "$e"
+	assertContains "$(kmsg_since_mark)" "refused VM creation by pid"
+	assertContains "$(kmsg_since_mark)" "(mpmu-probe)"
+	v=$(hold_vm)
+	mpmu-probe event --cpu 0 > /dev/null
+	release "$v"
+	assertContains "$(kmsg_since_mark)" "refused include-guest perf event on PMU software by pid"
+}
+
+test_unprivileged_users_read_but_cannot_change() {
+	as_nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	assertEquals 0 "$($as_nobody cat $SYS/refcount)"
+	assertEquals "write enabled" EACCES "$($as_nobody mpmu-probe write $SYS/enabled 0)"
+	assertEquals "write guarded_pmus" EACCES "$($as_nobody mpmu-probe write $SYS/guarded_pmus tracepoint)"
+	assertEquals 1 "$(sysval enabled)"
+	assertEquals software "$(sysval guarded_pmus)"
+}
+
+test_concurrent_vms_and_events_never_coexist() {
+	out=$(mpmu-probe stress "${STRESS_SECONDS:-20}" 2>&1)
+	echo "stress: $out"
+	assertContains "$out" "violations=0"
+	vms=$(echo "$out" | sed -n 's/.*vms=\([0-9]*\).*/\1/p')
+	events=$(echo "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
+	assertTrue "VM side made progress ($vms)" "[ ${vms:-0} -gt 0 ]"
+	assertTrue "event side made progress ($events)" "[ ${events:-0} -gt 0 ]"
+}
+
+test_zz_kernel_log_is_clean() {
+	bad=$(dmesg | grep -E "WARNING|BUG|Call Trace|rcu_sched self-detected|soft lockup|general protection")
+	assertEquals "kernel log" "" "$bad"
+}
+
+# mpmu.tests=a,b on the kernel command line runs only those tests.
+if [ -n "${MPMU_TESTS:-}" ]; then
+	suite() {
+		for t in $MPMU_TESTS; do suite_addTest "$t"; done
+	}
+fi
+
+. /usr/bin/shunit2
