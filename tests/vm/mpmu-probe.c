@@ -11,6 +11,9 @@
  *   mpmu-probe fork-child FILE   (with an inherited event held: fork works)
  *   mpmu-probe stress SECONDS
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
+ *   mpmu-probe read FILE         (prints the content, or the errno name)
+ *   mpmu-probe as-nobody VERB ...      (uid/gid 65534, no groups)
+ *   mpmu-probe no-sys-admin VERB ...   (root without CAP_SYS_ADMIN)
  *
  * --hold FILE: keep the VM or event, create FILE once it exists, and wait
  * for SIGTERM.  Statically linked, no dependency beyond libc.
@@ -18,16 +21,20 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -292,6 +299,7 @@ static struct event_spec stress_event(unsigned int n)
 static void *stress_vm(void *arg)
 {
 	struct stress *s = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
 	struct event_spec spec;
 	unsigned int n = 0;
 	int vm, fd;
@@ -312,7 +320,8 @@ static void *stress_vm(void *arg)
 			close(fd);
 		}
 		close(vm);
-		pause_ms(5);
+		/* Leave windows with no holder, or events never get in. */
+		pause_ms(60 + rand_r(&seed) % 60);
 	}
 	return NULL;
 }
@@ -381,10 +390,64 @@ static int cmd_write(int argc, char **argv)
 	return report(len < 0 ? errno : 0);
 }
 
+static int cmd_read(int argc, char **argv)
+{
+	char buf[4096];
+	ssize_t len;
+	int fd;
+
+	if (argc != 1)
+		return fprintf(stderr, "read: need FILE\n"), 2;
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0)
+		return report(errno);
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len < 0)
+		return report(errno);
+	fwrite(buf, 1, len, stdout);
+	return 0;
+}
+
+static int drop_to_nobody(void)
+{
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		return perror("as-nobody"), -1;
+	return 0;
+}
+
+/* Stay root, but without CAP_SYS_ADMIN in any set. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) ||
+	    syscall(SYS_capget, &hdr, data))
+		return perror("no-sys-admin"), -1;
+	data[0].effective &= ~(1u << CAP_SYS_ADMIN);
+	data[0].permitted &= ~(1u << CAP_SYS_ADMIN);
+	data[0].inheritable &= ~(1u << CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &hdr, data))
+		return perror("no-sys-admin"), -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	while (argc >= 2 && (!strcmp(argv[1], "as-nobody") ||
+			     !strcmp(argv[1], "no-sys-admin"))) {
+		if ((!strcmp(argv[1], "as-nobody") ? drop_to_nobody : drop_sys_admin)())
+			return 2;
+		argc--;
+		argv++;
+	}
 	if (argc < 2)
 		goto usage;
+	if (!strcmp(argv[1], "read"))
+		return cmd_read(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "vm"))
 		return cmd_vm(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "event"))
