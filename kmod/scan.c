@@ -7,9 +7,9 @@
  *    file seen there cannot be released before its record is in place, and
  *    its release then finds the record.
  *  - Kernel counters bound to a CPU (the NMI watchdog's cycles counters) have
- *    no file: walk each guarded PMU's per-CPU context.  Such an event may be
- *    on its way out; it is counted, then its state is checked again, so that
- *    either its free finds the record or the scan takes the record back.
+ *    no file: walk the per-CPU perf contexts.  Such an event may be on its
+ *    way out; it is counted, then its state is checked again, so that either
+ *    its free finds the record or the scan takes the record back.
  *
  * What neither walk finds: kernel counters bound to a task, and inherited
  * copies (they have no file; they live no longer than the event they were
@@ -23,6 +23,7 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/cpu.h>
 #include <linux/module.h>
 #include <linux/perf_event.h>
 #include <linux/rculist.h>
@@ -85,42 +86,79 @@ static int scan_files(bool vms)
 	return ctx.err;
 }
 
-static struct perf_event_context *cpu_context(struct pmu *pmu, int cpu)
+/*
+ * Count the kernel counters of one CPU context.  Called under RCU: events
+ * leave the list with list_del_rcu() and are freed after a grace period.
+ */
+static int scan_context(struct perf_event_context *pctx)
 {
-#ifdef MPMU_HAVE_PERF_CPU_PMU_CONTEXT
-	/* Set when the PMU first had an event on this CPU; never cleared. */
-	return READ_ONCE(per_cpu_ptr(pmu->cpu_pmu_context, cpu)->epc.ctx);
-#else
-	return &per_cpu_ptr(pmu->pmu_cpu_context, cpu)->ctx;
-#endif
+	struct perf_event *event;
+	bool inserted;
+	int err = 0;
+
+	list_for_each_entry_rcu(event, &pctx->event_list, event_entry) {
+		if (READ_ONCE(event->owner) != MPMU_TASK_TOMBSTONE)
+			continue;	/* a user event: found by its file */
+		err = mpmu_event_found(event, NULL, true, &inserted);
+		if (err)
+			break;
+		/*
+		 * The event may be on its way out.  Its state turns DEAD or
+		 * EXIT before it is freed: if it has not yet, its free will
+		 * find the record; if it has, take the record back.
+		 */
+		smp_mb();
+		if (inserted && READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
+			mpmu_event_destroy(event);
+	}
+	return err;
 }
 
-static void scan_cpu_contexts(struct pmu *pmu, void *data)
+#ifdef MPMU_HAVE_PERF_CPU_PMU_CONTEXT
+/*
+ * Since 6.2 one context per CPU holds the events of every PMU there (also
+ * those of PMUs without a device, like 6.12's cpu_clock).  It is static in
+ * kernel/events/core.c; a throwaway event on the CPU leads to it.
+ */
+static int scan_kernel_counters(void)
 {
-	struct perf_event_context *pctx;
-	struct perf_event *event;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_DUMMY,
+		.disabled = 1,
+		.exclude_guest = 1,
+	};
+	struct perf_event *probe;
+	int cpu, err = 0;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		probe = perf_event_create_kernel_counter(&attr, cpu, NULL, NULL, NULL);
+		if (IS_ERR(probe)) {
+			err = PTR_ERR(probe);
+			break;
+		}
+		rcu_read_lock();
+		err = scan_context(probe->ctx);
+		rcu_read_unlock();
+		perf_event_release_kernel(probe);
+		if (err)
+			break;
+	}
+	cpus_read_unlock();
+	return err;
+}
+#else
+/* Before 6.2 each PMU (software ones share) has its own per-CPU context. */
+static void scan_pmu_contexts(struct pmu *pmu, void *data)
+{
 	int *err = data;
-	bool inserted;
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
 		rcu_read_lock();
-		pctx = cpu_context(pmu, cpu);
-		if (!pctx) {
-			rcu_read_unlock();
-			continue;
-		}
-		list_for_each_entry_rcu(event, &pctx->event_list, event_entry) {
-			if (READ_ONCE(event->owner) != MPMU_TASK_TOMBSTONE)
-				continue;	/* a user event: found by its file */
-			*err = mpmu_event_found(event, NULL, true, &inserted);
-			if (*err)
-				break;
-			/* Pairs with the ordering of the removal before the free. */
-			smp_mb();
-			if (inserted && READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
-				mpmu_event_destroy(event);
-		}
+		*err = scan_context(&per_cpu_ptr(pmu->pmu_cpu_context, cpu)->ctx);
 		rcu_read_unlock();
 		if (*err)
 			return;
@@ -131,9 +169,10 @@ static int scan_kernel_counters(void)
 {
 	int err = 0;
 
-	mpmu_pmus_for_each(scan_cpu_contexts, &err);
+	mpmu_pmus_for_each(scan_pmu_contexts, &err);
 	return err;
 }
+#endif
 
 /*
  * Count the include-guest events (and, with @vms, the VMs) that exist now.

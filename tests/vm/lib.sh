@@ -5,6 +5,7 @@
 
 SYS=/sys/kernel/mediated_pmu
 MODULE=/lib/mpmu/mediated_pmu.ko
+KCOUNTER=/lib/mpmu/mpmu_kcounter.ko	# a kernel counter, like the NMI watchdog's
 TEST_PARAMS="guarded_pmus=software"
 HOLD_DIR=/tmp/holds
 mkdir -p "$HOLD_DIR"
@@ -93,7 +94,8 @@ syswrite() {
 
 # Mark the kernel log, to read only what follows the mark.
 kmsg_mark() {
-	_MARK="mpmu-test-mark-$$-$(date +%s%N)"
+	_MARK_SEQ=$((${_MARK_SEQ:-0} + 1))
+	_MARK="mpmu-test-mark-$$-$_MARK_SEQ-$(date +%s)"
 	echo "$_MARK" > /dev/kmsg
 }
 

@@ -51,15 +51,22 @@ kvm_modules() {
 	done
 }
 
-build_module() {
-	local kver=$1 dir=$build/$1/kmod
+# Build a module from the sources in $2 into $build/$1/$3, W=1, no warning.
+build_kmod() {
+	local kver=$1 src=$2 dir=$build/$1/$3
 	rm -rf "$dir" && mkdir -p "$dir"
-	cp "$top"/kmod/*.c "$top"/kmod/*.h "$top"/kmod/Kbuild "$dir"/
+	cp "$src"/*.c "$src"/Kbuild "$dir"/
+	cp "$src"/*.h "$dir"/ 2>/dev/null || true
 	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 modules \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
 		return 1
 	fi
+}
+
+build_module() {
+	build_kmod "$1" "$top/kmod" kmod &&
+		build_kmod "$1" "$top/tests/vm/kcounter" kcounter
 }
 
 build_initramfs() {
@@ -73,6 +80,7 @@ build_initramfs() {
 	cp /usr/bin/shunit2 "$root/usr/bin/shunit2"
 	cp "$build/mpmu-probe" "$root/bin/mpmu-probe"
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
+	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
 	: > "$root/lib/mpmu/kvm.order"
 	for ko in $(kvm_modules "$kver"); do
 		out=$root/lib/mpmu/$(basename "${ko%.xz}")
@@ -130,7 +138,7 @@ mkdir -p "$build"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
 	-o "$build/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
 
-export -f run_kernel build_module build_initramfs boot report kvm_modules
+export -f run_kernel build_kmod build_module build_initramfs boot report kvm_modules
 export top build suites tests stress
 results=$build/results.txt
 printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"

@@ -144,6 +144,45 @@ test_inherited_copies_are_counted_and_fork_works() {
 	assertEquals 0 "$(sysval include_guest_events)"
 }
 
+test_kernel_counter_blocks_vm_creation() {
+	assertTrue "kernel counter" "insmod $KCOUNTER"
+	assertEquals 1 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	rmmod mpmu_kcounter
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals OK "$(mpmu-probe vm)"
+}
+
+test_kernel_counter_created_before_load_is_found() {
+	mp_unload
+	assertTrue "kernel counter on cpu 1" "insmod $KCOUNTER cpu=1"
+	mp_load
+	assertEquals 1 "$(sysval include_guest_events)"
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	rmmod mpmu_kcounter
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertEquals OK "$(mpmu-probe vm)"
+}
+
+test_kernel_counter_is_refused_while_a_vm_holds() {
+	v=$(hold_vm)
+	assertContains "$(insmod $KCOUNTER 2>&1)" "not supported"
+	# busybox insmod tries finit_module(), then init_module(): two refusals.
+	assertEquals 2 "$(sysval rejected_events)"
+	release "$v"
+	assertTrue "after the VM" "insmod $KCOUNTER"
+	rmmod mpmu_kcounter
+}
+
+test_kvm_style_guest_only_kernel_counter_is_exempt() {
+	v=$(hold_vm)
+	assertTrue "exclude_host kernel counter" "insmod $KCOUNTER exclude_host=1"
+	assertEquals "not counted" 0 "$(sysval include_guest_events)"
+	assertEquals "not refused" 0 "$(sysval rejected_events)"
+	rmmod mpmu_kcounter
+	release "$v"
+}
+
 test_enabled_rejects_anything_but_0_and_1() {
 	for bad in 2 yes on y "
 " "1 1" "01x" -1; do
@@ -248,8 +287,10 @@ test_rmmod_is_refused_while_a_vm_holds() {
 	assertTrue "still loaded" "[ -d $SYS ]"
 	assertEquals 1 "$(sysval refcount)"
 	release "$v"
+	assertEquals "probes armed" 7 "$(grep -c . /sys/kernel/debug/kprobes/list)"
 	assertTrue "rmmod without" "rmmod mediated_pmu"
 	assertFalse "sysfs gone" "[ -e $SYS ]"
+	assertEquals "no probe left" 0 "$(grep -c . /sys/kernel/debug/kprobes/list)"
 	assertFalse "module gone" "grep -q '^mediated_pmu ' /proc/modules"
 	assertEquals "VMs still work" OK "$(mpmu-probe vm)"
 	e=$(hold_event --cpu 0)
@@ -259,7 +300,9 @@ test_rmmod_is_refused_while_a_vm_holds() {
 
 test_kvm_reload_keeps_arbitration() {
 	assertTrue "unload kvm" kvm_unload
+	assertEquals "kvm probes gone" 0 "$(grep -c kvm_arch /sys/kernel/debug/kprobes/list)"
 	assertTrue "load kvm" kvm_load
+	assertEquals "kvm probes back" 3 "$(grep kvm_arch /sys/kernel/debug/kprobes/list | grep -vc GONE)"
 	v=$(hold_vm)
 	assertEquals 1 "$(sysval refcount)"
 	assertEquals EOPNOTSUPP "$(mpmu-probe event --cpu 0)"
