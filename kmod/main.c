@@ -18,6 +18,11 @@ module_param(guarded_pmus, charp, 0444);
 MODULE_PARM_DESC(guarded_pmus,
 		 "PMUs to guard, by name, comma or space separated (default: the CPU core PMU)");
 
+/*
+ * VM creation stays refused (scan_begin) until the hooks are armed, what
+ * exists is counted and sysfs is up: nothing after the last step can fail,
+ * so a failed load never leaves a VM holding a reference on this module.
+ */
 static int __init mpmu_init(void)
 {
 	enum mpmu_mode mode;
@@ -30,7 +35,7 @@ static int __init mpmu_init(void)
 	mutex_lock(&mpmu_config_mutex);
 	ret = mpmu_pmus_init(guarded_pmus);
 	if (ret)
-		goto err_pool;
+		goto err_unlock;
 
 	mode = mpmu_hooks_detect_mode();
 	mpmu_core_init(enable, mode);
@@ -41,26 +46,26 @@ static int __init mpmu_init(void)
 	ret = mpmu_scan(true);
 	if (ret)
 		goto err_hooks;
-	mpmu_scan_end();
 	mutex_unlock(&mpmu_config_mutex);
 
 	ret = mpmu_sysfs_init();
 	if (ret)
-		goto err_scanned;
+		goto err_relock;
+	mpmu_scan_end();
 
 	pr_info("version %s loaded, %s, %s\n", MPMU_VERSION,
 		mode == MPMU_MODE_OBSERVE ? "observing the kernel's own knob" : "arbitrating",
 		enable ? "enabled" : "disabled");
 	return 0;
 
-err_scanned:
+err_relock:
 	mutex_lock(&mpmu_config_mutex);
 err_hooks:
 	mpmu_hooks_exit();
 err_pmus:
 	mpmu_core_exit();
 	mpmu_pmus_exit();
-err_pool:
+err_unlock:
 	mutex_unlock(&mpmu_config_mutex);
 	mpmu_pool_exit();
 	return ret;

@@ -7,6 +7,7 @@
  * other kernels an empty list falls back to an atomic allocation.  When
  * both fail, the caller fails closed (-ENOMEM) rather than lose track.
  */
+#include <linux/build_bug.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -106,6 +107,8 @@ int mpmu_pool_init(void)
 {
 	int ret;
 
+	/* Kernel memory per tracked event or VM: keep it small. */
+	BUILD_BUG_ON(sizeof(struct mpmu_rec) > 128);
 	mpmu_rec_cache = KMEM_CACHE(mpmu_rec, 0);
 	if (!mpmu_rec_cache)
 		return -ENOMEM;
