@@ -162,24 +162,29 @@ int mpmu_vm_create(const void *kvm)
 	unsigned int events;
 	int ret;
 
-	rec = mpmu_rec_alloc();
-	if (!rec)
-		return -ENOMEM;
-
 	ret = mpmu_get();
 	if (ret < 0) {
 		raw_spin_lock_irqsave(&mpmu_lock, flags);
 		mpmu_nr_rejected_vms++;
 		events = mpmu_nr_events;
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
-		mpmu_rec_free(rec);
 		pr_info_ratelimited("refused VM creation by pid %d (%s): %u include-guest perf events on guarded PMUs\n",
 				    task_tgid_nr(current), current->comm, events);
 		return ret;
 	}
 
+	rec = mpmu_rec_alloc();
+	if (!rec) {
+		/* Without a record the put would be lost: fail closed. */
+		if (ret == 0) {
+			mpmu_put();
+			return -ENOMEM;
+		}
+		return 0;	/* unmanaged: nothing to give back */
+	}
+
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	/* A record for this address outlived its VM: its return was missed. */
+	/* A record for this address outlived its VM: its free was missed. */
 	stale = vm_unlink(kvm);
 	vm_fill(rec, kvm, current, ret == 0);
 	if (!rec->vm.managed)
@@ -191,7 +196,7 @@ int mpmu_vm_create(const void *kvm)
 	return 0;
 }
 
-/* kvm_arch_destroy_vm() return, or kvm_arch_init_vm() failure. */
+/* kvm_arch_free_vm(): after destruction, or after a failed creation. */
 void mpmu_vm_destroy(const void *kvm)
 {
 	struct mpmu_rec *rec;
@@ -234,15 +239,21 @@ void mpmu_forget_vms(void)
 	struct hlist_node *tmp;
 	unsigned long flags;
 	unsigned int bkt;
+	HLIST_HEAD(gone);
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	hash_for_each_safe(mpmu_vms, bkt, tmp, rec, node) {
-		WARN_ON_ONCE(rec->vm.managed);
 		hash_del(&rec->node);
-		mpmu_rec_free(rec);
+		hlist_add_head(&rec->node, &gone);
 	}
 	mpmu_nr_unmanaged = 0;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	/* A VM cannot outlive kvm.ko: a record left means a missed free. */
+	hlist_for_each_entry_safe(rec, tmp, &gone, node) {
+		WARN_ON_ONCE(rec->vm.managed);
+		vm_release(rec);
+	}
 }
 
 static bool event_is_kernel(void)
@@ -328,6 +339,13 @@ int mpmu_event_create(struct perf_event *event)
 				    current->comm, holders);
 		return -EOPNOTSUPP;
 	}
+	if (!rec && event->parent) {
+		/*
+		 * Never fail fork().  An untracked copy cannot let a VM in: it
+		 * dies with the event it was copied from, which is counted.
+		 */
+		goto out_admit;
+	}
 	if (!rec) {
 		/* Fail closed: an event the module cannot track is refused. */
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
@@ -361,8 +379,16 @@ void mpmu_event_destroy(const struct perf_event *event)
 	struct mpmu_rec *rec;
 	unsigned long flags;
 
+	/*
+	 * Every event free in the system comes here: skip the lock when
+	 * nothing is counted.  A record is inserted before its event can be
+	 * freed, so a zero read here cannot miss this event's record.
+	 */
+	if (!READ_ONCE(mpmu_nr_events))
+		return;
+
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	rec = hash_empty(mpmu_events) ? NULL : event_find(event);
+	rec = event_find(event);
 	if (rec) {
 		hash_del(&rec->node);
 		mpmu_nr_events--;
@@ -517,7 +543,9 @@ int mpmu_set_guarded(const char *names)
 
 	mpmu_pmus_free(mpmu_pmus_swap(set));
 	ret = mpmu_scan(false);
-	mpmu_scan_end();
+	/* Counting failed (no memory): keep VMs out until a write succeeds. */
+	if (!ret)
+		mpmu_scan_end();
 	return ret;
 }
 

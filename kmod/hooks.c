@@ -3,9 +3,11 @@
  * Where the policy meets a stock kernel: ftrace-based kprobes.
  *
  *   kvm_arch_init_vm()           kprobe: get, or refuse with -EBUSY
- *                                kretprobe: put when init failed after get
- *   kvm_arch_destroy_vm()        kretprobe: put on return (the vCPUs, and
- *                                KVM's own counters, are gone by then)
+ *   kvm_arch_free_vm()           kprobe: put.  Called once for every VM,
+ *                                after kvm_arch_destroy_vm() (the vCPUs, and
+ *                                KVM's own counters, are gone by then) and
+ *                                on every kvm_create_vm() error path, also
+ *                                when kvm_arch_init_vm() failed after get
  *   security_perf_event_alloc()  kprobe: count, or refuse with -EOPNOTSUPP;
  *                                the LSM hook is skipped when refusing, so
  *                                nothing it would allocate leaks
@@ -32,8 +34,13 @@
 
 #include "mpmu.h"
 
-#define VM_MAXACTIVE	1024	/* VM init/destroy may sleep: one per caller */
-#define PERF_MAXACTIVE	256
+/*
+ * Return probes keep one instance per caller inside the function; the LSM
+ * hook and kernel-counter creation may sleep.  A miss is counted (nmissed)
+ * and logged at unload.
+ */
+#define PERF_MAXACTIVE_MIN	256
+#define PERF_MAXACTIVE_PER_CPU	16
 
 static noinline int mpmu_refuse_ebusy(void)
 {
@@ -90,16 +97,9 @@ static int vm_init_pre(struct kprobe *p, struct pt_regs *regs)
 	return err ? refuse(regs, err) : 0;
 }
 
-static int vm_init_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int vm_free_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	if (failed(regs))
-		mpmu_vm_destroy(saved_arg0(ri));
-	return 0;
-}
-
-static int vm_destroy_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	mpmu_vm_destroy(saved_arg0(ri));
+	mpmu_vm_destroy((void *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }
 
@@ -108,20 +108,9 @@ static struct kprobe kp_vm_init = {
 	.pre_handler = vm_init_pre,
 };
 
-static struct kretprobe krp_vm_init = {
-	.kp.symbol_name = "kvm_arch_init_vm",
-	.entry_handler = save_arg0,
-	.handler = vm_init_ret,
-	.data_size = sizeof(void *),
-	.maxactive = VM_MAXACTIVE,
-};
-
-static struct kretprobe krp_vm_destroy = {
-	.kp.symbol_name = "kvm_arch_destroy_vm",
-	.entry_handler = save_arg0,
-	.handler = vm_destroy_ret,
-	.data_size = sizeof(void *),
-	.maxactive = VM_MAXACTIVE,
+static struct kprobe kp_vm_free = {
+	.symbol_name = "kvm_arch_free_vm",
+	.pre_handler = vm_free_pre,
 };
 
 /* --- perf --- */
@@ -168,7 +157,6 @@ static struct kretprobe krp_event_alloc = {
 	.entry_handler = save_arg0,
 	.handler = event_alloc_ret,
 	.data_size = sizeof(void *),
-	.maxactive = PERF_MAXACTIVE,
 };
 
 static struct kprobe kp_event_free = {
@@ -180,7 +168,6 @@ static struct kretprobe krp_kernel_counter = {
 	.kp.symbol_name = "perf_event_create_kernel_counter",
 	.entry_handler = kernel_counter_entry,
 	.handler = kernel_counter_ret,
-	.maxactive = PERF_MAXACTIVE,
 };
 
 /* --- registration --- */
@@ -199,8 +186,7 @@ static const struct hook perf_hooks[] = {
 };
 
 static const struct hook kvm_hooks[] = {
-	{ .krp = &krp_vm_destroy },
-	{ .krp = &krp_vm_init },
+	{ .kp = &kp_vm_free },
 	{ .kp = &kp_vm_init },
 };
 
@@ -304,7 +290,12 @@ static void report_missed(const struct hook *hooks, int nr)
  */
 int mpmu_hooks_init(void)
 {
+	int maxactive = max(PERF_MAXACTIVE_MIN,
+			    PERF_MAXACTIVE_PER_CPU * (int)num_possible_cpus());
 	int ret;
+
+	krp_event_alloc.maxactive = maxactive;
+	krp_kernel_counter.maxactive = maxactive;
 
 	ret = hooks_register(perf_hooks, ARRAY_SIZE(perf_hooks));
 	if (ret)

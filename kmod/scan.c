@@ -2,29 +2,31 @@
 /*
  * Account for what existed before the hooks could see it being created.
  *
- *  - User perf events and VMs are files ("[perf_event]", "kvm-vm"): walk
- *    every process's file table.  iterate_fd() holds files->file_lock, so a
- *    file seen there cannot be released before its record is in place, and
- *    its release then finds the record.
- *  - Kernel counters bound to a CPU (the NMI watchdog's cycles counters) have
- *    no file: walk the per-CPU perf contexts.  Such an event may be on its
- *    way out; it is counted, then its state is checked again, so that either
- *    its free finds the record or the scan takes the record back.
+ *  - Events: every live event sits in a perf context, of a CPU or of a
+ *    task, whoever holds it (an fd, an mmap, a BPF map, nothing at all for
+ *    kernel counters and inherited copies).  Walk all of them under RCU:
+ *    events leave a context's event_list with list_del_rcu() and are freed
+ *    after a grace period, contexts too.  An event found may be on its way
+ *    out: it is counted, then its state is read again; DEAD or EXIT is set
+ *    before security_perf_event_free(), so either the free finds the record
+ *    or the scan takes it back.
+ *  - VMs: open files named "kvm-vm" on the anonymous-inode filesystem, in
+ *    every thread's file table.  iterate_fd() holds files->file_lock, so a
+ *    VM seen there cannot be destroyed before its record is in place.
  *
- * What neither walk finds: kernel counters bound to a task, and inherited
- * copies (they have no file; they live no longer than the event they were
- * copied from, which is found).  mediated_pmu(7) says so.
+ * Not seen: an event whose perf_event_open() allocated it before the hooks
+ * were armed and had not yet installed it when its context was walked.
  *
- * Records come from the pool with a spinlock held; when it runs dry the
- * walk stops, the pool is refilled and the walk starts over.  Records are
- * keyed by object, so a second pass only adds what the first did not.
+ * Records come from the pool with locks held; when it runs dry the walk
+ * stops, the pool is refilled and the walk starts over.  Records are keyed
+ * by object, so a second pass only adds what the first did not.
  */
+#include <linux/cpu.h>
 #include <linux/dcache.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/cpu.h>
-#include <linux/module.h>
+#include <linux/magic.h>
 #include <linux/perf_event.h>
 #include <linux/rculist.h>
 #include <linux/sched/signal.h>
@@ -37,79 +39,37 @@
 /* perf's own marker for kernel-owned events (private to kernel/events). */
 #define MPMU_TASK_TOMBSTONE	((void *)-1L)
 
-struct scan_ctx {
-	struct task_struct *task;
-	bool vms;
-	int err;
-};
+/* --- events --- */
 
-static bool file_named(const struct file *file, const char *name)
+/* Called under RCU, which keeps the owner's task_struct valid. */
+static int scan_event(struct perf_event *event)
 {
-	return !strcmp(file->f_path.dentry->d_name.name, name);
-}
-
-/* Only KVM names a file "kvm-vm" (6.1 leaves its f_op->owner unset). */
-static bool file_is_vm(const struct file *file)
-{
-	return file_named(file, "kvm-vm");
-}
-
-static int scan_file(const void *data, struct file *file, unsigned int fd)
-{
-	struct scan_ctx *ctx = (struct scan_ctx *)data;
+	struct task_struct *owner = READ_ONCE((event->parent ?: event)->owner);
+	bool kernel = owner == MPMU_TASK_TOMBSTONE;
 	bool inserted;
+	int err;
 
-	if (file_named(file, "[perf_event]"))
-		ctx->err = mpmu_event_found(file->private_data, ctx->task,
-					    false, &inserted);
-	else if (ctx->vms && file_is_vm(file))
-		ctx->err = mpmu_vm_found(file->private_data, ctx->task);
-	return ctx->err;
+	err = mpmu_event_found(event, kernel ? NULL : owner, kernel, &inserted);
+	if (err || !inserted)
+		return err;
+	/* Pairs with the state change that precedes the event's free. */
+	smp_mb();
+	if (READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
+		mpmu_event_destroy(event);
+	return 0;
 }
 
-static int scan_files(bool vms)
-{
-	struct scan_ctx ctx = { .vms = vms };
-	struct task_struct *p;
-
-	rcu_read_lock();
-	for_each_process(p) {
-		ctx.task = p;
-		task_lock(p);
-		if (p->files)
-			iterate_fd(p->files, 0, scan_file, &ctx);
-		task_unlock(p);
-		if (ctx.err)
-			break;
-	}
-	rcu_read_unlock();
-	return ctx.err;
-}
-
-/*
- * Count the kernel counters of one CPU context.  Called under RCU: events
- * leave the list with list_del_rcu() and are freed after a grace period.
- */
 static int scan_context(struct perf_event_context *pctx)
 {
 	struct perf_event *event;
-	bool inserted;
 	int err = 0;
 
+	if (!pctx)
+		return 0;
 	list_for_each_entry_rcu(event, &pctx->event_list, event_entry) {
-		if (READ_ONCE(event->owner) != MPMU_TASK_TOMBSTONE)
-			continue;	/* a user event: found by its file */
-		err = mpmu_event_found(event, NULL, true, &inserted);
+		err = scan_event(event);
 		if (err)
 			break;
-		/*
-		 * The event may be on its way out.  Its state turns DEAD or
-		 * EXIT before it is freed: if it has not yet, its free will
-		 * find the record; if it has, take the record back.
-		 */
-		smp_mb();
-		if (inserted && READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
-			mpmu_event_destroy(event);
 	}
 	return err;
 }
@@ -120,7 +80,7 @@ static int scan_context(struct perf_event_context *pctx)
  * those of PMUs without a device, like 6.12's cpu_clock).  It is static in
  * kernel/events/core.c; a throwaway event on the CPU leads to it.
  */
-static int scan_kernel_counters(void)
+static int scan_cpu_contexts(void)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -149,6 +109,11 @@ static int scan_kernel_counters(void)
 	cpus_read_unlock();
 	return err;
 }
+
+static int scan_task_contexts(struct task_struct *t)
+{
+	return scan_context(rcu_dereference(t->perf_event_ctxp));
+}
 #else
 /* Before 6.2 each PMU (software ones share) has its own per-CPU context. */
 static void scan_pmu_contexts(struct pmu *pmu, void *data)
@@ -165,14 +130,79 @@ static void scan_pmu_contexts(struct pmu *pmu, void *data)
 	}
 }
 
-static int scan_kernel_counters(void)
+static int scan_cpu_contexts(void)
 {
 	int err = 0;
 
 	mpmu_pmus_for_each(scan_pmu_contexts, &err);
 	return err;
 }
+
+static int scan_task_contexts(struct task_struct *t)
+{
+	int ctxn, err = 0;
+
+	for (ctxn = 0; ctxn < perf_nr_task_contexts && !err; ctxn++)
+		err = scan_context(rcu_dereference(t->perf_event_ctxp[ctxn]));
+	return err;
+}
 #endif
+
+static int scan_events(void)
+{
+	struct task_struct *p, *t;
+	int err;
+
+	err = scan_cpu_contexts();
+	if (err)
+		return err;
+
+	rcu_read_lock();
+	for_each_process_thread(p, t) {
+		err = scan_task_contexts(t);
+		if (err)
+			break;
+	}
+	rcu_read_unlock();
+	return err;
+}
+
+/* --- VMs --- */
+
+/* Only kernel code names anonymous-inode files; KVM names VMs "kvm-vm". */
+static bool file_is_vm(const struct file *file)
+{
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strcmp(file->f_path.dentry->d_name.name, "kvm-vm");
+}
+
+static int scan_file(const void *data, struct file *file, unsigned int fd)
+{
+	struct task_struct *task = (struct task_struct *)data;
+
+	return file_is_vm(file) ? mpmu_vm_found(file->private_data, task) : 0;
+}
+
+static int scan_vms(void)
+{
+	struct task_struct *p, *t;
+	int err = 0;
+
+	rcu_read_lock();
+	for_each_process_thread(p, t) {
+		/* Threads share their leader's table, unless it has exited. */
+		if (t != p && t->files == p->files)
+			continue;
+		task_lock(t);
+		if (t->files)
+			err = iterate_fd(t->files, 0, scan_file, t);
+		task_unlock(t);
+		if (err)
+			break;
+	}
+	rcu_read_unlock();
+	return err;
+}
 
 /*
  * Count the include-guest events (and, with @vms, the VMs) that exist now.
@@ -188,9 +218,9 @@ int mpmu_scan(bool vms)
 		ret = mpmu_pool_fill(SCAN_REFILL);
 		if (ret)
 			return ret;
-		ret = scan_files(vms);
-		if (!ret)
-			ret = scan_kernel_counters();
+		ret = scan_events();
+		if (!ret && vms)
+			ret = scan_vms();
 	} while (ret == -ENOMEM);
 	return ret;
 }
