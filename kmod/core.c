@@ -46,11 +46,65 @@ static unsigned long mpmu_nr_rejected_vms;
 static unsigned long mpmu_nr_rejected_events;
 static u64 mpmu_vm_seq;
 
+/* Transitions (notify group) and refusals (GET_REJECTIONS): two rings. */
+#define MPMU_NOTES_MAX	256
+static struct mpmu_note mpmu_notes[MPMU_NOTES_MAX];
+static u64 mpmu_notes_seq;
+static struct mpmu_note mpmu_rejections[MPMU_REJECTIONS_MAX];
+static u64 mpmu_rejections_seq;
+
 static DEFINE_HASHTABLE(mpmu_vms, 8);
 static DEFINE_HASHTABLE(mpmu_events, 12);
 static DEFINE_HASHTABLE(mpmu_creators, 6);	/* tasks creating kernel counters */
 
 #define MPMU_GET_UNMANAGED 1
+
+/*
+ * Record a transition, with the counters as they are after it, and have
+ * netlink.c multicast it.  Rejections also go to their own ring, so that a
+ * burst of other transitions does not push them out.
+ */
+static void note(u8 kind, pid_t pid, const char *comm, u64 vm_id,
+		 const char *pmu)
+{
+	struct mpmu_note *n;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	n = &mpmu_notes[mpmu_notes_seq % MPMU_NOTES_MAX];
+	n->seq = mpmu_notes_seq++;
+	n->kind = kind;
+	n->pid = pid;
+	strscpy(n->comm, comm, sizeof(n->comm));
+	n->vm_id = vm_id;
+	strscpy(n->pmu, pmu ?: "", sizeof(n->pmu));
+	n->time = ktime_get_real_seconds();
+	n->refcount = refcount_read(&mpmu_holders);
+	n->events = mpmu_nr_events;
+	if (kind == MPMU_NOTIFY_VM_REJECTED || kind == MPMU_NOTIFY_EVENT_REJECTED)
+		mpmu_rejections[mpmu_rejections_seq++ % MPMU_REJECTIONS_MAX] = *n;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+
+	mpmu_netlink_kick();
+}
+
+/* The next transition from *@cursor on; skips what the ring overwrote. */
+bool mpmu_note_next(u64 *cursor, struct mpmu_note *out)
+{
+	unsigned long flags;
+	bool found = false;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (*cursor + MPMU_NOTES_MAX < mpmu_notes_seq)
+		*cursor = mpmu_notes_seq - MPMU_NOTES_MAX;
+	if (*cursor < mpmu_notes_seq) {
+		*out = mpmu_notes[*cursor % MPMU_NOTES_MAX];
+		(*cursor)++;
+		found = true;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return found;
+}
 
 static struct mpmu_rec *rec_find(struct hlist_head *table, unsigned int bits,
 				 const void *key)
@@ -149,8 +203,11 @@ static void vm_release(struct mpmu_rec *rec)
 {
 	if (!rec)
 		return;
-	if (rec->vm.managed)
+	if (rec->vm.managed) {
 		mpmu_put();
+		note(MPMU_NOTIFY_VM_RELEASED, rec->vm.pid, rec->vm.comm,
+		     rec->vm.id, NULL);
+	}
 	mpmu_rec_free(rec);
 }
 
@@ -160,6 +217,7 @@ int mpmu_vm_create(const void *kvm)
 	struct mpmu_rec *rec, *stale;
 	unsigned long flags;
 	unsigned int events;
+	u64 vm_id;
 	int ret;
 
 	ret = mpmu_get();
@@ -170,6 +228,8 @@ int mpmu_vm_create(const void *kvm)
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 		pr_info_ratelimited("refused VM creation by pid %d (%s): %u include-guest perf events on guarded PMUs\n",
 				    task_tgid_nr(current), current->comm, events);
+		note(MPMU_NOTIFY_VM_REJECTED, task_tgid_nr(current), current->comm,
+		     0, NULL);
 		return ret;
 	}
 
@@ -190,9 +250,13 @@ int mpmu_vm_create(const void *kvm)
 	if (!rec->vm.managed)
 		mpmu_nr_unmanaged++;
 	hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
+	vm_id = rec->vm.id;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 
 	vm_release(stale);
+	if (ret == 0)
+		note(MPMU_NOTIFY_VM_ACQUIRED, task_tgid_nr(current), current->comm,
+		     vm_id, NULL);
 	return 0;
 }
 
@@ -337,6 +401,8 @@ int mpmu_event_create(struct perf_event *event)
 		pr_info_ratelimited("refused include-guest perf event on PMU %s by pid %d (%s): %u VMs hold the mediated PMU\n",
 				    mpmu_pmus_name(guard), task_tgid_nr(current),
 				    current->comm, holders);
+		note(MPMU_NOTIFY_EVENT_REJECTED, task_tgid_nr(current),
+		     current->comm, 0, mpmu_pmus_name(guard));
 		return -EOPNOTSUPP;
 	}
 	if (!rec && event->parent) {
@@ -378,6 +444,7 @@ void mpmu_event_destroy(const struct perf_event *event)
 {
 	struct mpmu_rec *rec;
 	unsigned long flags;
+	bool drained = false;
 
 	/*
 	 * Every event free in the system comes here: skip the lock when
@@ -392,11 +459,14 @@ void mpmu_event_destroy(const struct perf_event *event)
 	if (rec) {
 		hash_del(&rec->node);
 		mpmu_nr_events--;
+		drained = !mpmu_nr_events;
 	}
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 
 	if (rec)
 		mpmu_rec_free(rec);
+	if (drained)
+		note(MPMU_NOTIFY_DRAINED, 0, "", 0, NULL);
 }
 
 /*
@@ -578,6 +648,100 @@ ssize_t mpmu_show_holders(char *buf)
 			len += sysfs_emit_at(buf, len, "%d\n", rec->vm.pid);
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 	return len;
+}
+
+static int walk_table(struct hlist_head *table, unsigned int size,
+		      unsigned long pos[2], bool (*want)(const struct mpmu_rec *),
+		      int (*fn)(const struct mpmu_rec *rec, void *data), void *data)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags, idx;
+	int stop = 0;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	for (; pos[0] < size && !stop; pos[0]++, pos[1] = 0) {
+		idx = 0;
+		hlist_for_each_entry(rec, &table[pos[0]], node) {
+			if (idx++ < pos[1] || !want(rec))
+				continue;
+			stop = fn(rec, data);
+			if (stop) {
+				pos[1] = idx - 1;
+				break;
+			}
+		}
+		if (stop)
+			break;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return stop;
+}
+
+struct walk_adapter {
+	int (*vm_fn)(const struct mpmu_vm *vm, void *data);
+	int (*ev_fn)(const struct mpmu_event *ev, void *data);
+	void *data;
+};
+
+static bool want_holder(const struct mpmu_rec *rec)
+{
+	return rec->vm.managed;
+}
+
+static bool want_any(const struct mpmu_rec *rec)
+{
+	return true;
+}
+
+static int call_vm_fn(const struct mpmu_rec *rec, void *data)
+{
+	struct walk_adapter *wa = data;
+
+	return wa->vm_fn(&rec->vm, wa->data);
+}
+
+static int call_ev_fn(const struct mpmu_rec *rec, void *data)
+{
+	struct walk_adapter *wa = data;
+
+	return wa->ev_fn(&rec->ev, wa->data);
+}
+
+int mpmu_walk_holders(unsigned long pos[2],
+		      int (*fn)(const struct mpmu_vm *vm, void *data), void *data)
+{
+	struct walk_adapter wa = { .vm_fn = fn, .data = data };
+
+	return walk_table(mpmu_vms, HASH_SIZE(mpmu_vms), pos, want_holder,
+			  call_vm_fn, &wa);
+}
+
+int mpmu_walk_events(unsigned long pos[2],
+		     int (*fn)(const struct mpmu_event *ev, void *data), void *data)
+{
+	struct walk_adapter wa = { .ev_fn = fn, .data = data };
+
+	return walk_table(mpmu_events, HASH_SIZE(mpmu_events), pos, want_any,
+			  call_ev_fn, &wa);
+}
+
+/* The recent refusals, oldest first; *@pos counts those already sent. */
+int mpmu_walk_rejections(unsigned long *pos,
+			 int (*fn)(const struct mpmu_note *note, void *data), void *data)
+{
+	unsigned long flags, nr, first;
+	int stop = 0;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	nr = min_t(u64, mpmu_rejections_seq, MPMU_REJECTIONS_MAX);
+	first = mpmu_rejections_seq - nr;
+	for (; *pos < nr && !stop; (*pos)++) {
+		stop = fn(&mpmu_rejections[(first + *pos) % MPMU_REJECTIONS_MAX], data);
+		if (stop)
+			break;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return stop;
 }
 
 void mpmu_core_init(bool enable, enum mpmu_mode mode)

@@ -20,7 +20,7 @@ MODULE_PARM_DESC(guarded_pmus,
 
 /*
  * VM creation stays refused (scan_begin) until the hooks are armed, what
- * exists is counted and sysfs is up: nothing after the last step can fail,
+ * exists is counted, sysfs and netlink are up: nothing after can fail,
  * so a failed load never leaves a VM holding a reference on this module.
  */
 static int __init mpmu_init(void)
@@ -51,6 +51,9 @@ static int __init mpmu_init(void)
 	ret = mpmu_sysfs_init();
 	if (ret)
 		goto err_relock;
+	ret = mpmu_netlink_init();
+	if (ret)
+		goto err_sysfs;
 	mpmu_scan_end();
 
 	pr_info("version %s loaded, %s, %s\n", MPMU_VERSION,
@@ -58,6 +61,8 @@ static int __init mpmu_init(void)
 		enable ? "enabled" : "disabled");
 	return 0;
 
+err_sysfs:
+	mpmu_sysfs_exit();
 err_relock:
 	mutex_lock(&mpmu_config_mutex);
 err_hooks:
@@ -76,6 +81,7 @@ static void __exit mpmu_exit(void)
 {
 	mpmu_sysfs_exit();
 	mpmu_hooks_exit();
+	mpmu_netlink_exit();
 	mpmu_core_exit();
 	mutex_lock(&mpmu_config_mutex);
 	mpmu_pmus_exit();

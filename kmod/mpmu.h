@@ -22,10 +22,9 @@ struct perf_event;
 struct pmu;
 struct task_struct;
 
-enum mpmu_mode {
-	MPMU_MODE_ARBITRATE,	/* this module enforces the knob */
-	MPMU_MODE_OBSERVE,	/* the kernel enforces it natively */
-};
+#include "uapi/mediated_pmu.h"
+
+#define MPMU_PMU_NAME_LEN	32
 
 /* A VM seen by the module: a holder of the knob, or unmanaged. */
 struct mpmu_vm {
@@ -63,6 +62,19 @@ struct mpmu_rec {
 		struct mpmu_event ev;
 		unsigned int depth;	/* nested kernel-counter creations */
 	};
+};
+
+/* A transition, for the notify group and the recent-refusals ring. */
+struct mpmu_note {
+	u64 seq;
+	u64 vm_id;
+	time64_t time;
+	u32 refcount;		/* after the transition */
+	u32 events;		/* after the transition */
+	pid_t pid;
+	u8 kind;		/* enum mpmu_notify_kind */
+	char comm[TASK_COMM_LEN];
+	char pmu[MPMU_PMU_NAME_LEN];
 };
 
 /* pool.c: records usable from any context. */
@@ -128,6 +140,30 @@ struct mpmu_status {
 
 void mpmu_get_status(struct mpmu_status *st);
 ssize_t mpmu_show_holders(char *buf);
+
+/*
+ * Walks for the netlink dumps, resumable: @pos is where the last call
+ * stopped ({bucket, index} for the tables, an index for the ring).  @fn runs
+ * under mpmu_lock and returns non-zero to stop at that record (its message
+ * did not fit); the walk returns non-zero when it stopped early.
+ */
+int mpmu_walk_holders(unsigned long pos[2],
+		      int (*fn)(const struct mpmu_vm *vm, void *data), void *data);
+int mpmu_walk_events(unsigned long pos[2],
+		     int (*fn)(const struct mpmu_event *ev, void *data), void *data);
+int mpmu_walk_rejections(unsigned long *pos,
+			 int (*fn)(const struct mpmu_note *note, void *data), void *data);
+bool mpmu_note_next(u64 *cursor, struct mpmu_note *note);
+struct mpmu_pmu_name {
+	char name[MPMU_PMU_NAME_LEN];
+};
+
+int mpmu_pmus_names(struct mpmu_pmu_name *names, int max);
+
+/* netlink.c */
+int mpmu_netlink_init(void);
+void mpmu_netlink_exit(void);
+void mpmu_netlink_kick(void);
 
 /* scan.c: account for what exists already. */
 int mpmu_scan(bool vms);

@@ -17,8 +17,6 @@
 
 #include "mpmu.h"
 
-#define MPMU_PMU_NAME_LEN	32
-
 struct mpmu_guard {
 	struct pmu *pmu;
 	int type;
@@ -226,6 +224,20 @@ ssize_t mpmu_pmus_show(char *buf)
 	rcu_read_unlock();
 	len += sysfs_emit_at(buf, len, "\n");
 	return len;
+}
+
+/* Copy up to @max guarded PMU names; returns how many. */
+int mpmu_pmus_names(struct mpmu_pmu_name *names, int max)
+{
+	const struct mpmu_guard_set *set;
+	int i, nr = 0;
+
+	rcu_read_lock();
+	set = rcu_dereference(mpmu_guarded);
+	for (i = 0; set && i < set->nr && i < max; i++, nr++)
+		strscpy(names[i].name, set->guard[i].name, MPMU_PMU_NAME_LEN);
+	rcu_read_unlock();
+	return nr;
 }
 
 /* Call @fn for each guarded PMU.  Process context, config mutex held. */

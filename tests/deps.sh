@@ -8,6 +8,7 @@ set -euo pipefail
 
 packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
+	pkg-config libnl-genl-3-dev libjson-c-dev
 	qemu-system-x86 busybox-static shunit2
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64

@@ -102,3 +102,12 @@ kmsg_mark() {
 kmsg_since_mark() {
 	dmesg | sed -n "/$_MARK/,\$p"
 }
+
+# mpmu.tests=a,b on the kernel command line runs only those tests.
+if [ -n "${MPMU_TESTS:-}" ]; then
+	suite() {
+		for t in $MPMU_TESTS; do
+			type "$t" > /dev/null 2>&1 && suite_addTest "$t"
+		done
+	}
+fi

@@ -4,7 +4,8 @@
  * real thing through the real syscalls and prints the outcome as "OK" or
  * the errno name, so that shell tests can assert on it.
  *
- *   mpmu-probe vm [--type N] [--hold FILE]
+ *   mpmu-probe vm [--type N] [--hold FILE] [-name NAME]  (-name: as QEMU has it)
+ *   mpmu-probe events N --hold FILE   (N per-task include-guest events)
  *   mpmu-probe event [--cpu N] [--pid P] [--exclude-guest] [--exclude-host]
  *                    [--pmu software|tracepoint] [--config N] [--inherit]
  *                    [--hold FILE]
@@ -13,6 +14,7 @@
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
  *   mpmu-probe read FILE         (prints the content, or the errno name)
  *   mpmu-probe as-nobody VERB ...      (uid/gid 65534, no groups)
+ *   mpmu-probe exec PROGRAM ARGS...    (run a program, after the prefixes)
  *   mpmu-probe no-sys-admin VERB ...   (root without CAP_SYS_ADMIN)
  *
  * --hold FILE: keep the VM or event, create FILE once it exists, and wait
@@ -35,6 +37,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -164,6 +167,8 @@ static int cmd_vm(int argc, char **argv)
 			type = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
 			holdfile = argv[++i];
+		else if (!strcmp(argv[i], "-name") && i + 1 < argc)
+			i++;	/* only for mpmuctl holders to find in cmdline */
 		else
 			return fprintf(stderr, "vm: bad argument %s\n", argv[i]), 2;
 	}
@@ -231,6 +236,29 @@ static int cmd_event(int argc, char **argv)
 	if (holdfile)
 		hold(holdfile);
 	close(fd);
+	return 0;
+}
+
+/* Many per-task events at once, for the netlink dumps. */
+static int cmd_events(int argc, char **argv)
+{
+	struct event_spec spec = { .cpu = -1, .pid = 0, .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_PAGE_FAULTS };
+	struct rlimit rl;
+	int i, n, fd;
+
+	if (argc != 3 || strcmp(argv[1], "--hold"))
+		return fprintf(stderr, "events: need N --hold FILE\n"), 2;
+	n = atoi(argv[0]);
+	rl.rlim_cur = rl.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (i = 0; i < n; i++) {
+		fd = event_open(&spec);
+		if (fd < 0)
+			return report(-fd);
+	}
+	report(0);
+	hold(argv[2]);
 	return 0;
 }
 
@@ -446,12 +474,19 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		goto usage;
+	if (!strcmp(argv[1], "exec") && argc > 2) {
+		execv(argv[2], argv + 2);
+		perror("exec");
+		return 127;
+	}
 	if (!strcmp(argv[1], "read"))
 		return cmd_read(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "vm"))
 		return cmd_vm(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "event"))
 		return cmd_event(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "events"))
+		return cmd_events(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fork-child"))
 		return cmd_fork_child(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "write"))

@@ -69,6 +69,17 @@ build_module() {
 		build_kmod "$1" "$top/tests/vm/kcounter" kcounter
 }
 
+# A dynamically linked program and the libraries ldd says it needs.
+copy_dynamic() {
+	local bin=$1 root=$2 dest=$3 lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp "$bin" "$root$dest"
+	for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
 build_initramfs() {
 	local kver=$1 root=$build/$1/root ko out
 	rm -rf "$root"
@@ -79,6 +90,8 @@ build_initramfs() {
 	rm -f "$root/tests/run.sh"
 	cp /usr/bin/shunit2 "$root/usr/bin/shunit2"
 	cp "$build/mpmu-probe" "$root/bin/mpmu-probe"
+	copy_dynamic "$top/build/user/mpmuctl" "$root" /usr/bin/mpmuctl
+	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
 	: > "$root/lib/mpmu/kvm.order"
@@ -137,8 +150,11 @@ run_kernel() {
 mkdir -p "$build"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
 	-o "$build/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags json-c) \
+	-o "$build/jsonq" "$top/tests/vm/jsonq.c" $(pkg-config --libs json-c)
+make -s -C "$top" user
 
-export -f run_kernel build_kmod build_module build_initramfs boot report kvm_modules
+export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules
 export top build suites tests stress
 results=$build/results.txt
 printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"

@@ -395,11 +395,4 @@ test_zz_kernel_log_is_clean() {
 	assertEquals "kernel log" "" "$bad"
 }
 
-# mpmu.tests=a,b on the kernel command line runs only those tests.
-if [ -n "${MPMU_TESTS:-}" ]; then
-	suite() {
-		for t in $MPMU_TESTS; do suite_addTest "$t"; done
-	}
-fi
-
 . /usr/bin/shunit2

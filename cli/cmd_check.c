@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpmuctl check: would a VM created now get the mediated PMU?  Lines in the
+ * style of virt-host-validate, for libvirt hooks and scripts; exit 0 or 1.
+ */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mpmuctl.h"
+
+struct check {
+	json_object *reasons;
+	bool ready;
+};
+
+static void line(struct check *c, const char *what, bool pass, const char *hint)
+{
+	if (!pass) {
+		c->ready = false;
+		json_object_array_add(c->reasons, json_object_new_string(hint));
+	}
+	if (g.json)
+		return;
+	printf("mediated_pmu: Checking %-40s: %s%s%s", what,
+	       out_color(pass ? "\033[32m" : "\033[31m"), pass ? "PASS" : "FAIL",
+	       out_color("\033[0m"));
+	printf(pass ? "\n" : " (%s)\n", hint);
+}
+
+static const struct argp check_argp = {
+	.doc = "Preflight for a VM start: exit 0 if a VM would get the knob now.",
+};
+
+int cmd_check(int argc, char **argv)
+{
+	struct check c = { .reasons = json_object_new_array(), .ready = true };
+	struct mpmu_client *client = NULL;
+	struct mpmu_status st;
+	char hint[160];
+	json_object *obj;
+	int ret;
+
+	ret = parse_verb(&check_argp, argc, argv, NULL);
+	if (ret) {
+		json_object_put(c.reasons);
+		return ret;
+	}
+	ret = mpmu_open(&client);
+	if (!ret)
+		ret = mpmu_get_status(client, &st);
+	mpmu_close(client);
+	line(&c, "for the mediated_pmu module", !ret,
+	     "the module is not loaded; try: modprobe mediated_pmu");
+	if (!ret) {
+		line(&c, "if this module arbitrates", st.mode == MPMU_MODE_ARBITRATE,
+		     "the kernel arbitrates natively");
+		line(&c, "if arbitration is enabled", st.enabled,
+		     "arbitration is disabled; try: mpmuctl enable");
+		snprintf(hint, sizeof(hint),
+			 "%u include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain",
+			 st.include_guest_events);
+		line(&c, "for include-guest perf events", !st.include_guest_events, hint);
+	}
+
+	obj = json_object_new_object();
+	json_object_object_add(obj, "ready", json_object_new_boolean(c.ready));
+	json_object_object_add(obj, "reasons", c.reasons);
+	if (g.json)
+		out_json(obj);
+	json_object_put(obj);
+	return c.ready ? 0 : EXIT_REFUSED;
+}

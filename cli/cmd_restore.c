@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mpmuctl restore: undo what drain changed that can be undone. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "mpmuctl.h"
+
+static const struct argp restore_argp = {
+	.doc = "Turn the NMI watchdog back to the value drain saved.",
+};
+
+int cmd_restore(int argc, char **argv)
+{
+	json_object *obj;
+	int ret, value;
+
+	ret = parse_verb(&restore_argp, argc, argv, NULL);
+	if (ret)
+		return ret;
+
+	ret = mpmu_saved_watchdog_get(g.root, &value);
+	if (ret == -ENOENT) {
+		if (g.json) {
+			obj = json_object_new_object();
+			json_object_object_add(obj, "restored", json_object_new_boolean(false));
+			out_json(obj);
+			json_object_put(obj);
+		} else {
+			printf("restore: nothing to restore (drain saved nothing)\n");
+		}
+		return 0;
+	}
+	if (!ret)
+		ret = mpmu_nmi_watchdog_set(g.root, value);
+	if (!ret)
+		ret = mpmu_saved_watchdog_clear(g.root);
+	if (ret)
+		return report_error(ret, "restore the NMI watchdog");
+
+	if (g.json) {
+		obj = json_object_new_object();
+		json_object_object_add(obj, "restored", json_object_new_boolean(true));
+		json_object_object_add(obj, "nmi_watchdog", json_object_new_int(value));
+		out_json(obj);
+		json_object_put(obj);
+	} else {
+		printf("restore: NMI watchdog set back to %d\n", value);
+	}
+	return 0;
+}

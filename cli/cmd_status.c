@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mpmuctl status: the knob, its counters, and whether a VM would get it. */
+#include <argp.h>
+#include <stdio.h>
+
+#include "mpmuctl.h"
+
+/* A VM created now would take the knob. */
+bool status_ready(const struct mpmu_status *st)
+{
+	return st->enabled && st->mode == MPMU_MODE_ARBITRATE && !st->include_guest_events;
+}
+
+json_object *status_json(const struct mpmu_status *st)
+{
+	json_object *o = json_object_new_object(), *pmus = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < st->nr_guarded; i++)
+		json_object_array_add(pmus, json_object_new_string(st->guarded[i]));
+	json_object_object_add(o, "enabled", json_object_new_boolean(st->enabled));
+	json_object_object_add(o, "mode", json_object_new_string(mpmu_mode_name(st->mode)));
+	json_object_object_add(o, "refcount", json_object_new_int64(st->refcount));
+	json_object_object_add(o, "include_guest_events",
+			       json_object_new_int64(st->include_guest_events));
+	json_object_object_add(o, "guarded_pmus", pmus);
+	json_object_object_add(o, "rejected_vms", json_object_new_uint64(st->rejected_vms));
+	json_object_object_add(o, "rejected_events", json_object_new_uint64(st->rejected_events));
+	json_object_object_add(o, "unmanaged_vms", json_object_new_int64(st->unmanaged_vms));
+	json_object_object_add(o, "nmi_watchdog", json_object_new_boolean(st->nmi_watchdog));
+	json_object_object_add(o, "ready", json_object_new_boolean(status_ready(st)));
+	json_object_object_add(o, "version", json_object_new_string(st->version));
+	return o;
+}
+
+static const struct out_col status_fields[] = {
+	{ "version", "version:" },
+	{ "mode", "mode:" },
+	{ "enabled", "enabled:" },
+	{ "guarded_pmus", "guarded PMUs:" },
+	{ "refcount", "VMs holding the knob:" },
+	{ "include_guest_events", "include-guest events:" },
+	{ "unmanaged_vms", "unmanaged VMs:" },
+	{ "rejected_vms", "VM creations refused:" },
+	{ "rejected_events", "events refused:" },
+	{ "nmi_watchdog", "NMI watchdog on:" },
+	{ NULL, NULL },
+};
+
+static void print_verdict(const struct mpmu_status *st)
+{
+	const char *why = NULL;
+
+	if (st->mode != MPMU_MODE_ARBITRATE)
+		why = "the kernel arbitrates natively (observe mode)";
+	else if (!st->enabled)
+		why = "arbitration is disabled (mpmuctl enable)";
+	else if (st->include_guest_events)
+		why = "include-guest perf events exist (mpmuctl events; mpmuctl drain)";
+	if (why)
+		printf("%sA new VM cannot get the mediated PMU now:%s %s\n",
+		       out_color("\033[31m"), out_color("\033[0m"), why);
+	else
+		printf("%sA new VM can get the mediated PMU now.%s\n",
+		       out_color("\033[32m"), out_color("\033[0m"));
+}
+
+static const struct argp status_argp = { .doc = "Show the knob and its counters." };
+
+int cmd_status(int argc, char **argv)
+{
+	struct mpmu_client *client;
+	struct mpmu_status st;
+	json_object *obj;
+	int ret;
+
+	ret = parse_verb(&status_argp, argc, argv, NULL);
+	if (ret)
+		return ret;
+	client = connect_or_report(&ret);
+	if (!client)
+		return ret;
+	ret = mpmu_get_status(client, &st);
+	mpmu_close(client);
+	if (ret)
+		return report_error(ret, "read the status");
+
+	obj = status_json(&st);
+	out_object(obj, status_fields);
+	if (!g.json)
+		print_verdict(&st);
+	json_object_put(obj);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libmpmu: the only userspace code that talks to the mediated_pmu module
+ * (generic netlink), reads its state or /proc.  Shared by mpmuctl and mpmud.
+ * Every function returns 0 or a negative errno.
+ */
+#ifndef MPMU_LIB_H
+#define MPMU_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../kmod/uapi/mediated_pmu.h"
+
+#define MPMU_MAX_GUARDED	8
+#define MPMU_NAME_LEN		32
+#define MPMU_COMM_LEN		16
+#define MPMU_GUEST_NAME_LEN	128
+
+struct mpmu_client;
+
+struct mpmu_status {
+	bool enabled;
+	enum mpmu_mode mode;
+	uint32_t refcount;
+	uint32_t include_guest_events;
+	uint32_t unmanaged_vms;
+	uint64_t rejected_vms;
+	uint64_t rejected_events;
+	unsigned int nr_guarded;
+	char guarded[MPMU_MAX_GUARDED][MPMU_NAME_LEN];
+	bool nmi_watchdog;
+	char version[MPMU_NAME_LEN];
+};
+
+struct mpmu_holder {
+	pid_t pid;
+	char comm[MPMU_COMM_LEN];
+	uint64_t vm_id;
+	uint64_t created;		/* seconds since the epoch */
+};
+
+struct mpmu_event {
+	pid_t owner_pid;		/* 0: kernel-owned or unknown */
+	char owner_comm[MPMU_COMM_LEN];
+	bool kernel;
+	int cpu;			/* -1: per-task */
+	int target_pid;			/* -1: per-CPU */
+	char pmu[MPMU_NAME_LEN];
+	uint32_t type;
+	uint64_t config;
+	bool pinned;
+	uint64_t created;
+};
+
+struct mpmu_note {
+	enum mpmu_notify_kind kind;
+	pid_t pid;
+	char comm[MPMU_COMM_LEN];
+	uint64_t time;
+	uint32_t refcount;
+	uint32_t include_guest_events;
+	char pmu[MPMU_NAME_LEN];
+	uint64_t vm_id;
+	uint64_t seq;
+};
+
+/* Connect; -ENOENT when the family is missing (module not loaded). */
+int mpmu_open(struct mpmu_client **client);
+void mpmu_close(struct mpmu_client *client);
+
+int mpmu_get_status(struct mpmu_client *client, struct mpmu_status *st);
+/* Dumps: *list is malloc()ed, the caller frees it. */
+int mpmu_get_holders(struct mpmu_client *client, struct mpmu_holder **list, size_t *nr);
+int mpmu_get_events(struct mpmu_client *client, struct mpmu_event **list, size_t *nr);
+int mpmu_get_rejections(struct mpmu_client *client, struct mpmu_note **list, size_t *nr);
+/* Changes: -EPERM without CAP_SYS_ADMIN, -EBUSY as the sysfs rules say. */
+int mpmu_set_enabled(struct mpmu_client *client, bool enabled);
+int mpmu_set_guarded(struct mpmu_client *client, const char *names);
+
+/*
+ * Follow the notify group: @fn is called for each notification until it
+ * returns non-zero (returned), or an error occurs.
+ */
+typedef int (*mpmu_note_fn)(const struct mpmu_note *note, void *data);
+int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data);
+
+const char *mpmu_note_kind_name(enum mpmu_notify_kind kind);
+const char *mpmu_mode_name(enum mpmu_mode mode);
+
+/* /proc and /run helpers (proc.c). */
+int mpmu_parse_guest_name(const char *cmdline, size_t len, char *name, size_t size);
+int mpmu_guest_name(pid_t pid, char *name, size_t size);
+int mpmu_nmi_watchdog_get(const char *root, int *value);
+int mpmu_nmi_watchdog_set(const char *root, int value);
+int mpmu_saved_watchdog_get(const char *root, int *value);
+int mpmu_saved_watchdog_put(const char *root, int value);
+int mpmu_saved_watchdog_clear(const char *root);
+
+#endif /* MPMU_LIB_H */

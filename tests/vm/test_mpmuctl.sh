@@ -1,0 +1,280 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# mpmuctl against the real module over generic netlink: every verb, human
+# and JSON output (parsed with json-c by jsonq and compared with sysfs),
+# every exit code.
+
+. /tests/lib.sh
+
+oneTimeSetUp() {
+	kvm_load || fail "cannot load KVM"
+}
+
+# drain and restore act on /proc/sys/kernel/nmi_watchdog and /run/mpmu under
+# MPMU_ROOT: a scratch tree, because TCG has no PMU for a real NMI watchdog.
+FAKE=/tmp/fakeroot
+
+setUp() {
+	kvm_load
+	mp_load
+	rm -rf "$FAKE"
+	mkdir -p "$FAKE/proc/sys/kernel"
+	echo 0 > "$FAKE/proc/sys/kernel/nmi_watchdog"
+	export MPMU_ROOT=$FAKE
+}
+
+tearDown() {
+	release_all
+	return 0
+}
+
+json() { mpmuctl -j "$@"; }
+
+test_status_json_matches_sysfs() {
+	e=$(hold_event --cpu 0)
+	out=$(json status)
+	for key in refcount include_guest_events rejected_vms rejected_events unmanaged_vms mode version; do
+		assertEquals "$key" "$(sysval $key)" "$(echo "$out" | jsonq .$key)"
+	done
+	assertEquals "enabled" true "$(echo "$out" | jsonq .enabled)"
+	assertEquals "guarded_pmus" software "$(echo "$out" | jsonq '.guarded_pmus.[0]')"
+	assertEquals "ready" false "$(echo "$out" | jsonq .ready)"
+	nmi=false
+	[ "$(cat /proc/sys/kernel/nmi_watchdog)" = 0 ] || nmi=true
+	assertEquals "nmi_watchdog" "$nmi" "$(echo "$out" | jsonq .nmi_watchdog)"
+	release "$e"
+	assertEquals "ready once the event is gone" true "$(json status | jsonq .ready)"
+}
+
+test_status_is_the_default_and_tells_a_verdict() {
+	out=$(mpmuctl)
+	assertContains "$out" "VMs holding the knob:"
+	assertContains "$out" "A new VM can get the mediated PMU now."
+	e=$(hold_event --cpu 0)
+	assertContains "$(mpmuctl status)" "A new VM cannot get the mediated PMU now"
+	release "$e"
+}
+
+test_pretty_json_parses_the_same() {
+	assertEquals "$(json status | jsonq .refcount)" "$(mpmuctl -j -p status | jsonq .refcount)"
+	assertTrue "indented" "mpmuctl -j -p status | grep -q '^  \"enabled\"'"
+}
+
+test_holders_lists_pid_comm_guest_name_and_vm_id() {
+	v=$(hold_vm -name guest=web01,debug-threads=on)
+	out=$(json holders)
+	assertEquals 1 "$(echo "$out" | jsonq '.#')"
+	assertEquals "$v" "$(echo "$out" | jsonq '.[0].pid')"
+	assertEquals mpmu-probe "$(echo "$out" | jsonq '.[0].comm')"
+	assertEquals web01 "$(echo "$out" | jsonq '.[0].guest_name')"
+	assertNotNull "vm_id" "$(echo "$out" | jsonq '.[0].vm_id')"
+	assertNotNull "since" "$(echo "$out" | jsonq '.[0].since')"
+	assertContains "table" "$(mpmuctl holders)" "web01"
+	w=$(hold_vm)
+	assertContains "no -name: null" "$(json holders)" '"guest_name":null'
+}
+
+test_events_names_the_culprit() {
+	e=$(hold_event --cpu 1)
+	out=$(json events)
+	assertEquals 1 "$(echo "$out" | jsonq '.#')"
+	assertEquals "$e" "$(echo "$out" | jsonq '.[0].owner_pid')"
+	assertEquals mpmu-probe "$(echo "$out" | jsonq '.[0].owner_comm')"
+	assertEquals false "$(echo "$out" | jsonq '.[0].kernel')"
+	assertEquals 1 "$(echo "$out" | jsonq '.[0].cpu')"
+	assertEquals -1 "$(echo "$out" | jsonq '.[0].target_pid')"
+	assertEquals software "$(echo "$out" | jsonq '.[0].pmu')"
+	assertEquals 1 "$(echo "$out" | jsonq '.[0].type')"
+	assertEquals 0 "$(echo "$out" | jsonq '.[0].config')"
+	release "$e"
+	p=$(hold_event --config 2)
+	assertEquals "per-task" -1 "$(json events | jsonq '.[0].cpu')"
+	assertEquals "target" "$p" "$(json events | jsonq '.[0].target_pid')"
+	release "$p"
+	assertEquals 0 "$(json events | jsonq '.#')"
+}
+
+test_kernel_counters_are_listed_as_kernel_owned() {
+	insmod "$KCOUNTER"
+	out=$(json events)
+	assertEquals true "$(echo "$out" | jsonq '.[0].kernel')"
+	assertEquals null "$(echo "$out" | jsonq '.[0].owner_pid')"
+	assertEquals true "$(echo "$out" | jsonq '.[0].pinned')"
+	rmmod mpmu_kcounter
+}
+
+test_disable_and_enable_go_through_netlink() {
+	assertEquals "disable" 0 "$(mpmuctl -q disable; echo $?)"
+	assertEquals 0 "$(sysval enabled)"
+	assertEquals "enable" 0 "$(mpmuctl -q enable; echo $?)"
+	assertEquals 1 "$(sysval enabled)"
+}
+
+test_disable_is_refused_with_exit_1_while_a_vm_holds() {
+	v=$(hold_vm)
+	err=$(mpmuctl disable 2>&1 >/dev/null; echo "rc=$?")
+	assertContains "$err" "rc=1"
+	assertContains "$err" "mpmuctl: Failed to disable arbitration: VMs hold the mediated PMU"
+	assertEquals 1 "$(sysval enabled)"
+	release "$v"
+}
+
+test_unprivileged_reads_work_and_changes_exit_77() {
+	assertEquals "read" "$(sysval refcount)" \
+		"$(mpmu-probe as-nobody exec /usr/bin/mpmuctl -j status 2>/dev/null | jsonq .refcount)"
+	err=$(mpmu-probe as-nobody exec /usr/bin/mpmuctl disable 2>&1; echo "rc=$?")
+	assertContains "$err" "rc=77"
+	assertContains "$err" "CAP_SYS_ADMIN"
+	assertEquals 1 "$(sysval enabled)"
+}
+
+test_module_absent_exits_69_with_a_hint() {
+	mp_unload
+	err=$(mpmuctl status 2>&1; echo "rc=$?")
+	assertContains "$err" "rc=69"
+	assertContains "$err" "try: modprobe mediated_pmu"
+	assertEquals "check fails" 1 "$(mpmuctl -q check; echo $?)"
+}
+
+test_bad_usage_exits_64() {
+	assertEquals "unknown command" 64 "$(mpmuctl frobnicate 2>/dev/null; echo $?)"
+	assertEquals "unknown option" 64 "$(mpmuctl --bogus 2>/dev/null; echo $?)"
+	assertEquals "bad signal" 64 "$(mpmuctl drain --signal=hup 2>/dev/null; echo $?)"
+	assertEquals "bad timeout" 64 "$(mpmuctl drain --timeout=-1 2>/dev/null; echo $?)"
+	assertEquals "extra argument" 64 "$(mpmuctl watch now 2>/dev/null; echo $?)"
+}
+
+test_check_passes_then_fails_with_reasons() {
+	out=$(mpmuctl check; echo "rc=$?")
+	assertContains "$out" "mediated_pmu: Checking for the mediated_pmu module"
+	assertContains "$out" ": PASS"
+	assertContains "$out" "rc=0"
+	e=$(hold_event --cpu 0)
+	out=$(mpmuctl check; echo "rc=$?")
+	assertContains "$out" "FAIL (1 include-guest perf events block VM creation"
+	assertContains "$out" "rc=1"
+	assertEquals false "$(json check | jsonq .ready)"
+	assertContains "$(json check | jsonq '.reasons.[0]')" "include-guest"
+	release "$e"
+	assertEquals true "$(json check | jsonq .ready)"
+}
+
+test_drain_term_stops_the_owner_and_unblocks_vm_creation() {
+	e=$(hold_event --cpu 0)
+	assertEquals EBUSY "$(mpmu-probe vm)"
+	out=$(json drain --signal=term --timeout=10; echo "rc=$?")
+	assertContains "$out" "rc=0"
+	out=${out%rc=*}
+	assertEquals true "$(echo "$out" | jsonq .drained)"
+	assertEquals term "$(echo "$out" | jsonq '.actions.[0].action')"
+	assertEquals "pid $e (mpmu-probe)" "$(echo "$out" | jsonq '.actions.[0].target')"
+	assertEquals sent "$(echo "$out" | jsonq '.actions.[0].result')"
+	assertEquals 0 "$(echo "$out" | jsonq .remaining)"
+	assertTrue "owner gone" "gone $e"
+	assertEquals OK "$(mpmu-probe vm)"
+}
+
+test_drain_dry_run_changes_nothing() {
+	e=$(hold_event --cpu 0)
+	out=$(json drain --signal=kill --dry-run; echo "rc=$?")
+	assertContains "$out" "rc=0"
+	out=${out%rc=*}
+	assertEquals planned "$(echo "$out" | jsonq '.actions.[0].result')"
+	assertEquals 1 "$(echo "$out" | jsonq .remaining)"
+	assertFalse "owner alive" "gone $e"
+	assertEquals 1 "$(sysval include_guest_events)"
+	release "$e"
+}
+
+test_drain_times_out_with_exit_75_and_reports_what_remains() {
+	insmod "$KCOUNTER"
+	out=$(mpmuctl drain --timeout=0.5; echo "rc=$?")
+	assertContains "$out" "rc=75"
+	assertContains "$out" "1 include-guest events remain"
+	assertContains "$out" "[kernel]"
+	rmmod mpmu_kcounter
+}
+
+test_drain_by_an_unprivileged_user_exits_77() {
+	e=$(hold_event --cpu 0)
+	err=$(mpmu-probe as-nobody exec /usr/bin/mpmuctl drain --signal=term --timeout=0.2 2>&1; echo "rc=$?")
+	echo "$err"
+	assertContains "$err" "rc=77"
+	assertFalse "owner alive" "gone $e"
+	release "$e"
+}
+
+test_drain_turns_the_nmi_watchdog_off_and_restore_brings_it_back() {
+	echo 1 > "$FAKE/proc/sys/kernel/nmi_watchdog"
+	out=$(json drain --timeout=0)
+	assertEquals nmi_watchdog "$(echo "$out" | jsonq '.actions.[0].action')"
+	assertEquals off "$(echo "$out" | jsonq '.actions.[0].result')"
+	assertEquals 0 "$(cat "$FAKE/proc/sys/kernel/nmi_watchdog")"
+	assertEquals "saved" 1 "$(cat "$FAKE/run/mpmu/nmi_watchdog")"
+	json drain --timeout=0 > /dev/null
+	assertEquals "a second drain keeps the first value" 1 "$(cat "$FAKE/run/mpmu/nmi_watchdog")"
+	out=$(json restore)
+	assertEquals true "$(echo "$out" | jsonq .restored)"
+	assertEquals 1 "$(cat "$FAKE/proc/sys/kernel/nmi_watchdog")"
+	assertFalse "saved value consumed" "[ -e $FAKE/run/mpmu/nmi_watchdog ]"
+}
+
+test_drain_dry_run_leaves_the_nmi_watchdog_alone() {
+	echo 1 > "$FAKE/proc/sys/kernel/nmi_watchdog"
+	assertEquals planned "$(json drain --dry-run | jsonq '.actions.[0].result')"
+	assertEquals 1 "$(cat "$FAKE/proc/sys/kernel/nmi_watchdog")"
+	assertFalse "nothing saved" "[ -e $FAKE/run/mpmu/nmi_watchdog ]"
+}
+
+test_restore_with_nothing_saved_says_so() {
+	assertContains "$(mpmuctl restore)" "nothing to restore"
+	assertEquals false "$(json restore | jsonq .restored)"
+}
+
+test_watch_receives_refusals_as_they_happen() {
+	v=$(hold_vm)
+	mpmuctl -j watch --count 1 > "$HOLD_DIR/watch.out" &
+	w=$!
+	i=0
+	while ! gone "$w" && [ $i -lt 50 ]; do
+		mpmu-probe event --cpu 0 > /dev/null
+		usleep 200000
+		i=$((i + 1))
+	done
+	assertTrue "watch ended after one notification" "gone $w"
+	line=$(head -n1 "$HOLD_DIR/watch.out")
+	assertEquals event_rejected "$(echo "$line" | jsonq .event)"
+	assertEquals mpmu-probe "$(echo "$line" | jsonq .comm)"
+	assertEquals software "$(echo "$line" | jsonq .pmu)"
+	assertEquals 1 "$(echo "$line" | jsonq .refcount)"
+	assertNotNull "time" "$(echo "$line" | jsonq .time)"
+	release "$v"
+}
+
+test_watch_human_lines_show_vm_transitions() {
+	mpmuctl watch --count 2 > "$HOLD_DIR/watch.txt" &
+	w=$!
+	i=0
+	while ! gone "$w" && [ $i -lt 30 ]; do
+		mpmu-probe vm > /dev/null
+		usleep 200000
+		i=$((i + 1))
+	done
+	assertTrue "watch ended" "gone $w"
+	assertContains "$(cat "$HOLD_DIR/watch.txt")" "vm_acquired"
+	assertContains "$(cat "$HOLD_DIR/watch.txt")" "pid "
+}
+
+test_dumps_deliver_1200_events() {
+	p=$(_hold events 1200)
+	assertNotNull "1200 events open" "$p"
+	assertEquals 1200 "$(sysval include_guest_events)"
+	start=$(date +%s)
+	n=$(json events | jsonq '.#')
+	end=$(date +%s)
+	assertEquals "all arrive" 1200 "$n"
+	assertTrue "within 5 s (took $((end - start)))" "[ $((end - start)) -le 5 ]"
+	release "$p"
+}
+
+. /usr/bin/shunit2
