@@ -50,7 +50,16 @@ $(O)/mpmuctl: $(CLI_OBJS) $(O)/libmpmu.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libmpmu.a
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:%.c=$(O)/%.d)
 
 module:
 	$(MAKE) -C kmod KDIR=$(KDIR)
@@ -74,4 +83,4 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user deps checkpatch style check demo clean
+.PHONY: all module user unit deps checkpatch style check demo clean

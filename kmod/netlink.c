@@ -97,6 +97,9 @@ static int nl_set_config(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *pmus = info->attrs[MPMU_A_CONFIG_GUARDED_PMUS];
 	int ret;
 
+	/* GENL_ADMIN_PERM checked CAP_NET_ADMIN; this is a system setting. */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!enabled && !pmus) {
 		NL_SET_ERR_MSG(info->extack, "nothing to set: give enabled or guarded PMUs");
 		return -EINVAL;

@@ -18,6 +18,7 @@ struct mpmu_client {
 	struct nl_sock *sock;
 	int family;
 	int error;		/* errno of the last NLMSG_ERROR, negative */
+	bool acked;		/* the ACK of the last doit arrived */
 };
 
 static struct nla_policy policy[MPMU_A_MAX + 1] = {
@@ -77,6 +78,15 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 	return NL_STOP;
 }
 
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct mpmu_client *client = arg;
+
+	(void)msg;
+	client->acked = true;
+	return NL_STOP;
+}
+
 static int nle_to_errno(int nle)
 {
 	switch (-nle) {
@@ -114,6 +124,7 @@ int mpmu_open(struct mpmu_client **out)
 		return nle_to_errno(ret);
 	}
 	nl_socket_modify_err_cb(client->sock, NL_CB_CUSTOM, on_error, client);
+	nl_socket_modify_cb(client->sock, NL_CB_ACK, NL_CB_CUSTOM, on_ack, client);
 	*out = client;
 	return 0;
 }
@@ -150,11 +161,20 @@ static int request(struct mpmu_client *client, uint8_t cmd, int flags,
 	nlmsg_free(msg);
 	if (ret < 0)
 		return nle_to_errno(ret);
-	/* Until the ACK of a doit, or the NLMSG_DONE of a dump. */
-	ret = nl_recvmsgs_default(client->sock);
-	if (client->error)
-		return client->error;
-	return ret < 0 ? nle_to_errno(ret) : 0;
+	/*
+	 * A dump ends with NLMSG_DONE.  A doit's reply and its ACK may come in
+	 * separate reads: read until the ACK, or the next request would take
+	 * this one's ACK for its own.
+	 */
+	client->acked = false;
+	do {
+		ret = nl_recvmsgs_default(client->sock);
+		if (client->error)
+			return client->error;
+		if (ret < 0)
+			return nle_to_errno(ret);
+	} while (!(flags & NLM_F_DUMP) && !client->acked);
+	return 0;
 }
 
 static int ignore(struct nl_msg *msg, void *data)

@@ -58,7 +58,7 @@ int mpmu_parse_guest_name(const char *cmdline, size_t len, char *name, size_t si
 	while (arg < end) {
 		next = memchr(arg, '\0', end - arg);
 		if (!next)
-			return -EINVAL;
+			return -ENOENT;	/* a read cut short: no whole argument left */
 		next++;
 		if ((!strcmp(arg, "-name") || !strcmp(arg, "--name")) && next < end &&
 		    memchr(next, '\0', end - next))
@@ -160,6 +160,9 @@ int mpmu_saved_watchdog_put(const char *root, int value)
 	char path[PATH_MAX];
 	int ret;
 
+	join(path, sizeof(path), root, "/run");
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
 	join(path, sizeof(path), root, SAVED_DIR);
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return -errno;

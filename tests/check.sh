@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Every test tier, then one closing line: "N passed, N failed".
 #   style: checkpatch --strict clean
+#   unit:  libmpmu's parsers and helpers, under ASan/UBSan
 #   build: W=1 clean for each kernel (inside the VM tier)
 #   vm:    the module in QEMU guests of each installed kernel
 set -uo pipefail
@@ -23,6 +24,16 @@ tally() {	# name, command...
 }
 
 tally "style: checkpatch --strict is clean" make -s -C kmod style
+
+# Host tier: libmpmu under ASan and UBSan.
+unitlog=$top/build/unit.log
+mkdir -p build
+make -s SANITIZE=1 O=build/asan unit 2>&1 | tee "$unitlog"
+upass=$(grep -c '^PASS' "$unitlog" || true)
+ufail=$(grep -c '^FAIL' "$unitlog" || true)
+grep -q '^unit: ' "$unitlog" || ufail=$((ufail + 1))
+pass=$((pass + upass))
+fail=$((fail + ufail))
 
 vmlog=$top/build/vm-results.log
 mkdir -p build

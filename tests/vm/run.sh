@@ -57,6 +57,7 @@ build_kmod() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	cp "$src"/*.c "$src"/Kbuild "$dir"/
 	cp "$src"/*.h "$dir"/ 2>/dev/null || true
+	[ ! -d "$src/uapi" ] || cp -r "$src/uapi" "$dir"/
 	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 modules \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
@@ -92,6 +93,7 @@ build_initramfs() {
 	cp "$build/mpmu-probe" "$root/bin/mpmu-probe"
 	copy_dynamic "$top/build/user/mpmuctl" "$root" /usr/bin/mpmuctl
 	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
+	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
 	: > "$root/lib/mpmu/kvm.order"
@@ -152,6 +154,8 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
 	-o "$build/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags json-c) \
 	-o "$build/jsonq" "$top/tests/vm/jsonq.c" $(pkg-config --libs json-c)
+cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
+	-o "$build/nl-bad" "$top/tests/vm/nl-bad.c" $(pkg-config --libs libnl-genl-3.0)
 make -s -C "$top" user
 
 export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules

@@ -136,6 +136,21 @@ test_module_absent_exits_69_with_a_hint() {
 	assertEquals "check fails" 1 "$(mpmuctl -q check; echo $?)"
 }
 
+test_malformed_netlink_messages_are_refused_and_change_nothing() {
+	before=$(json status)
+	out=$(nl-bad 2>&1)
+	echo "$out" | grep FAIL
+	assertEquals "every case refused" "" "$(echo "$out" | grep FAIL)"
+	assertEquals "12 cases" 12 "$(echo "$out" | grep -c '^OK')"
+	assertEquals "enabled" "$(echo "$before" | jsonq .enabled)" "$(json status | jsonq .enabled)"
+	assertEquals "guarded" software "$(sysval guarded_pmus)"
+	assertEquals "unprivileged SET_CONFIG" "OK set_config_unprivileged" \
+		"$(mpmu-probe as-nobody exec /usr/bin/nl-bad unprivileged)"
+	assertEquals "root without CAP_SYS_ADMIN" "OK set_config_unprivileged" \
+		"$(mpmu-probe no-sys-admin exec /usr/bin/nl-bad unprivileged)"
+	assertEquals 1 "$(sysval enabled)"
+}
+
 test_bad_usage_exits_64() {
 	assertEquals "unknown command" 64 "$(mpmuctl frobnicate 2>/dev/null; echo $?)"
 	assertEquals "unknown option" 64 "$(mpmuctl --bogus 2>/dev/null; echo $?)"

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tier: libmpmu's parsers and /run helpers, no kernel needed.  Built
+ * with ASan and UBSan by make check.  Prints PASS/FAIL per test, then
+ * "unit: N passed, N failed".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/mpmu.h"
+
+static int passed, failed;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "    %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		ok = 0;							\
+	}								\
+} while (0)
+
+#define TEST(name) static void name(int *okp)
+#define RUN(name) do {							\
+	int ok_ = 1;							\
+	name(&ok_);							\
+	printf("%s %s\n", ok_ ? "PASS" : "FAIL", #name);		\
+	if (ok_) passed++; else failed++;				\
+} while (0)
+
+static int guest(const char *args, size_t len, char *name)
+{
+	return mpmu_parse_guest_name(args, len, name, MPMU_GUEST_NAME_LEN);
+}
+
+#define ARGS(s) s, sizeof(s) - 1
+
+TEST(guest_name_from_libvirt_style_option)
+{
+	char name[MPMU_GUEST_NAME_LEN];
+	int ok = 1;
+
+	CHECK(!guest(ARGS("qemu\0-name\0guest=web01,debug-threads=on\0-m\0512\0"), name));
+	CHECK(!strcmp(name, "web01"));
+	*okp = ok;
+}
+
+TEST(guest_name_from_plain_option)
+{
+	char name[MPMU_GUEST_NAME_LEN];
+	int ok = 1;
+
+	CHECK(!guest(ARGS("qemu\0-name\0db\0"), name));
+	CHECK(!strcmp(name, "db"));
+	CHECK(!guest(ARGS("qemu\0--name\0db2\0"), name));
+	CHECK(!strcmp(name, "db2"));
+	*okp = ok;
+}
+
+TEST(guest_name_unescapes_double_commas)
+{
+	char name[MPMU_GUEST_NAME_LEN];
+	int ok = 1;
+
+	CHECK(!guest(ARGS("qemu\0-name\0guest=a,,b,debug-threads=on\0"), name));
+	CHECK(!strcmp(name, "a,b"));
+	*okp = ok;
+}
+
+TEST(guest_name_absent_or_malformed)
+{
+	char name[MPMU_GUEST_NAME_LEN];
+	int ok = 1;
+
+	CHECK(guest(ARGS("qemu\0-m\0512\0"), name) == -ENOENT);
+	CHECK(guest(ARGS("qemu\0-name\0"), name) == -ENOENT);	/* no value */
+	CHECK(guest(ARGS("qemu\0-name\0debug-threads=on\0"), name) == -ENOENT);
+	CHECK(guest(ARGS("qemu\0-name\0guest=\0"), name) == -ENOENT);
+	CHECK(guest("qemu\0-name", 10, name) == -ENOENT);	/* truncated */
+	CHECK(guest("", 0, name) == -ENOENT);
+	*okp = ok;
+}
+
+TEST(guest_name_too_long_is_refused)
+{
+	char args[400], name[MPMU_GUEST_NAME_LEN];
+	int ok = 1, len;
+
+	len = snprintf(args, sizeof(args), "qemu%c-name%cguest=", 0, 0);
+	memset(args + len, 'x', 200);
+	args[len + 200] = '\0';
+	CHECK(guest(args, len + 201, name) == -ENAMETOOLONG);
+	*okp = ok;
+}
+
+static char *scratch_root(void)
+{
+	char tmpl[] = "/tmp/mpmu-unit-XXXXXX", path[256];
+	char *root = strdup(mkdtemp(tmpl));
+
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel", root);
+	mkdir(path, 0755);	/* parents below */
+	return root;
+}
+
+static void write_file(const char *root, const char *rel, const char *text)
+{
+	char path[512], cmd[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	if (system(cmd))
+		return;
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+TEST(saved_watchdog_keeps_the_first_value)
+{
+	char *root = scratch_root();
+	int ok = 1, v = -1;
+
+	CHECK(mpmu_saved_watchdog_get(root, &v) == -ENOENT);
+	CHECK(!mpmu_saved_watchdog_put(root, 1));
+	CHECK(!mpmu_saved_watchdog_put(root, 0));
+	CHECK(!mpmu_saved_watchdog_get(root, &v) && v == 1);
+	CHECK(!mpmu_saved_watchdog_clear(root));
+	CHECK(mpmu_saved_watchdog_get(root, &v) == -ENOENT);
+	free(root);
+	*okp = ok;
+}
+
+TEST(nmi_watchdog_reads_and_rejects_junk)
+{
+	char *root = scratch_root();
+	int ok = 1, v = -1;
+
+	write_file(root, "/proc/sys/kernel/nmi_watchdog", "1\n");
+	CHECK(!mpmu_nmi_watchdog_get(root, &v) && v == 1);
+	CHECK(!mpmu_nmi_watchdog_set(root, 0));
+	CHECK(!mpmu_nmi_watchdog_get(root, &v) && v == 0);
+	write_file(root, "/proc/sys/kernel/nmi_watchdog", "yes\n");
+	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
+	write_file(root, "/proc/sys/kernel/nmi_watchdog", "");
+	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
+	write_file(root, "/proc/sys/kernel/nmi_watchdog", "99999999999999999999\n");
+	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
+	free(root);
+	*okp = ok;
+}
+
+TEST(names_of_kinds_and_modes)
+{
+	int ok = 1;
+
+	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_VM_ACQUIRED), "vm_acquired"));
+	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_VM_RELEASED), "vm_released"));
+	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_VM_REJECTED), "vm_rejected"));
+	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_EVENT_REJECTED), "event_rejected"));
+	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_DRAINED), "drained"));
+	CHECK(!strcmp(mpmu_note_kind_name(99), "unknown"));
+	CHECK(!strcmp(mpmu_mode_name(MPMU_MODE_ARBITRATE), "arbitrate"));
+	CHECK(!strcmp(mpmu_mode_name(MPMU_MODE_OBSERVE), "observe"));
+	*okp = ok;
+}
+
+TEST(open_without_module_says_enoent)
+{
+	struct mpmu_client *c = NULL;
+	int ok = 1, ret = mpmu_open(&c);
+
+	/* The build machine never has the module loaded. */
+	CHECK(ret == -ENOENT);
+	CHECK(c == NULL);
+	*okp = ok;
+}
+
+int main(void)
+{
+	RUN(guest_name_from_libvirt_style_option);
+	RUN(guest_name_from_plain_option);
+	RUN(guest_name_unescapes_double_commas);
+	RUN(guest_name_absent_or_malformed);
+	RUN(guest_name_too_long_is_refused);
+	RUN(saved_watchdog_keeps_the_first_value);
+	RUN(nmi_watchdog_reads_and_rejects_junk);
+	RUN(names_of_kinds_and_modes);
+	RUN(open_without_module_says_enoent);
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
