@@ -2,6 +2,8 @@
 /* mpmuctl status: the knob, its counters, and whether a VM would get it. */
 #include <argp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "mpmuctl.h"
 
@@ -65,13 +67,56 @@ static void print_verdict(const struct mpmu_status *st)
 		       out_color("\033[32m"), out_color("\033[0m"));
 }
 
+#define RECENT_SHOWN	5
+
+/* The newest refusals, newest first: who was turned away, and when. */
+static json_object *recent_json(const struct mpmu_note *list, size_t nr)
+{
+	json_object *arr = json_object_new_array(), *o;
+	size_t i;
+
+	for (i = nr; i-- > 0 && nr - i <= RECENT_SHOWN;) {
+		o = json_object_new_object();
+		json_object_object_add(o, "event",
+				       json_object_new_string(mpmu_note_kind_name(list[i].kind)));
+		json_object_object_add(o, "pid", json_object_new_int(list[i].pid));
+		json_object_object_add(o, "comm", json_object_new_string(list[i].comm));
+		json_object_object_add(o, "time", json_object_new_uint64(list[i].time));
+		json_object_object_add(o, "pmu", list[i].pmu[0] ?
+				       json_object_new_string(list[i].pmu) : NULL);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static void print_recent(json_object *arr)
+{
+	json_object *o;
+	time_t t;
+	struct tm tm;
+	char when[32];
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		t = (time_t)json_object_get_uint64(json_object_object_get(o, "time"));
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+		printf("%s %s %s by pid %d (%s)\n", i ? "                      " : "recent refusals:     ",
+		       when, json_object_get_string(json_object_object_get(o, "event")),
+		       json_object_get_int(json_object_object_get(o, "pid")),
+		       json_object_get_string(json_object_object_get(o, "comm")));
+	}
+}
+
 static const struct argp status_argp = { .doc = "Show the knob and its counters." };
 
 int cmd_status(int argc, char **argv)
 {
+	struct mpmu_note *recent = NULL;
 	struct mpmu_client *client;
 	struct mpmu_status st;
-	json_object *obj;
+	json_object *obj, *arr;
+	size_t nr = 0;
 	int ret;
 
 	ret = parse_verb(&status_argp, argc, argv, NULL);
@@ -81,14 +126,22 @@ int cmd_status(int argc, char **argv)
 	if (!client)
 		return ret;
 	ret = mpmu_get_status(client, &st);
+	if (!ret)
+		ret = mpmu_get_rejections(client, &recent, &nr);
 	mpmu_close(client);
 	if (ret)
 		return report_error(ret, "read the status");
 
 	obj = status_json(&st);
+	arr = recent_json(recent, nr);
+	free(recent);
+	json_object_object_add(obj, "recent_rejections", json_object_get(arr));
 	out_object(obj, status_fields);
-	if (!g.json)
+	if (!g.json) {
+		print_recent(arr);
 		print_verdict(&st);
+	}
+	json_object_put(arr);
 	json_object_put(obj);
 	return 0;
 }

@@ -35,6 +35,31 @@ grep -q '^unit: ' "$unitlog" || ufail=$((ufail + 1))
 pass=$((pass + upass))
 fail=$((fail + ufail))
 
+# Documentation and completion agree with the program.
+man_lists_commands() {
+	local cmd
+	for cmd in $(build/user/mpmuctl --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p'); do
+		build/user/mpmuctl --help | grep "^  $cmd " > /tmp/mpmu-help-line.$$
+		grep -qF "$(cat /tmp/mpmu-help-line.$$)" man/mpmuctl.8 || { echo "mpmuctl.8 lacks: $cmd"; return 1; }
+	done
+	rm -f /tmp/mpmu-help-line.$$
+}
+
+completes() {	# expected, words...
+	local want=$1
+	shift
+	PATH=$top/build/user:$PATH bash -c '
+		source packaging/bash-completion/mpmuctl
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mpmuctl
+		echo "${COMPREPLY[*]}"' completes "$@" | grep -qx -- "$want"
+}
+
+make -s user
+tally "mpmuctl(8) lists every command exactly as --help does" man_lists_commands
+tally "completion offers commands" completes "drain" mpmuctl dr
+tally "completion offers a command's options" completes "--signal" mpmuctl drain --si
+tally "completion offers signal names" completes "term" mpmuctl drain --signal t
+
 vmlog=$top/build/vm-results.log
 mkdir -p build
 tests/vm/run.sh 2>&1 | tee "$vmlog"

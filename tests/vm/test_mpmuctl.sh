@@ -55,6 +55,21 @@ test_status_is_the_default_and_tells_a_verdict() {
 	release "$e"
 }
 
+test_status_shows_the_recent_refusals_newest_first() {
+	e=$(hold_event --cpu 0)
+	mpmu-probe vm > /dev/null
+	release "$e"
+	v=$(hold_vm)
+	mpmu-probe event --cpu 1 > /dev/null
+	out=$(json status)
+	assertEquals event_rejected "$(echo "$out" | jsonq '.recent_rejections.[0].event')"
+	assertEquals software "$(echo "$out" | jsonq '.recent_rejections.[0].pmu')"
+	assertEquals vm_rejected "$(echo "$out" | jsonq '.recent_rejections.[1].event')"
+	assertEquals mpmu-probe "$(echo "$out" | jsonq '.recent_rejections.[1].comm')"
+	assertContains "$(mpmuctl status)" "recent refusals:"
+	release "$v"
+}
+
 test_pretty_json_parses_the_same() {
 	assertEquals "$(json status | jsonq .refcount)" "$(mpmuctl -j -p status | jsonq .refcount)"
 	assertTrue "indented" "mpmuctl -j -p status | grep -q '^  \"enabled\"'"
