@@ -54,7 +54,19 @@ completes() {	# expected, words...
 		echo "${COMPREPLY[*]}"' completes "$@" | grep -qx -- "$want"
 }
 
+# Colour only on a terminal, never with NO_COLOR (check fails here: no module).
+colours_on_a_tty() {
+	script -qec "build/user/mpmuctl check" /dev/null | grep -q $'\e\[31mFAIL'
+}
+
+no_colour_with_no_color_or_a_pipe() {
+	! script -qec "NO_COLOR=1 build/user/mpmuctl check" /dev/null | grep -q $'\e\[' &&
+		! build/user/mpmuctl check | grep -q $'\e\['
+}
+
 make -s user
+tally "mpmuctl uses colour on a terminal" colours_on_a_tty
+tally "mpmuctl uses no colour with NO_COLOR or into a pipe" no_colour_with_no_color_or_a_pipe
 tally "mpmuctl(8) lists every command exactly as --help does" man_lists_commands
 tally "completion offers commands" completes "drain" mpmuctl dr
 tally "completion offers a command's options" completes "--signal" mpmuctl drain --si

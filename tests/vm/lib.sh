@@ -68,10 +68,12 @@ gone() {
 	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
+# A holder of 1200 events takes seconds to exit on PREEMPT_RT under TCG:
+# wait up to a minute; only a real hang takes that long.
 release() {
 	kill -TERM "$1" 2>/dev/null
 	i=0
-	while ! gone "$1" && [ $i -lt 400 ]; do
+	while ! gone "$1" && [ $i -lt 3000 ]; do
 		usleep 20000
 		i=$((i + 1))
 	done
