@@ -14,7 +14,7 @@ export KDIR
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c 2>/dev/null)
-DEPS_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c 2>/dev/null)
+DEPS_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c 2>/dev/null) -lm
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(DEPS_CFLAGS)
 # make SANITIZE=1: the ASan/UBSan build that make check tests

@@ -4,6 +4,7 @@
  * style of virt-host-validate, for libvirt hooks and scripts; exit 0 or 1.
  */
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,8 +51,10 @@ int cmd_check(int argc, char **argv)
 	if (!ret)
 		ret = mpmu_get_status(client, &st);
 	mpmu_close(client);
-	line(&c, "for the mediated_pmu module", !ret,
-	     "the module is not loaded; try: modprobe mediated_pmu");
+	snprintf(hint, sizeof(hint), "%s",
+		 ret == -ENOENT ? "the module is not loaded; try: modprobe mediated_pmu" :
+				  strerror(-ret));
+	line(&c, "for the mediated_pmu module", !ret, hint);
 	if (!ret) {
 		line(&c, "if this module arbitrates", st.mode == MPMU_MODE_ARBITRATE,
 		     "the kernel arbitrates natively");

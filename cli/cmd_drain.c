@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <time.h>
+#include <math.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "mpmuctl.h"
 
@@ -52,7 +56,8 @@ static error_t parse_drain(int key, char *arg, struct argp_state *state)
 		break;
 	case 't':
 		o->timeout = strtod(arg, &end);
-		if (end == arg || *end || o->timeout < 0 || o->timeout > 3600)
+		if (end == arg || *end || !isfinite(o->timeout) || o->timeout < 0 ||
+		    o->timeout > 3600)
 			argp_error(state, "--timeout takes seconds from 0 to 3600, not '%s'", arg);
 		break;
 	case 'n':
@@ -114,6 +119,35 @@ static bool seen_before(const struct mpmu_event *list, size_t i)
 	return false;
 }
 
+/*
+ * Signal @pid only if it is still the process the module named: pin it with
+ * a pidfd, then compare its command, so that a PID reused since the dump is
+ * left alone.  Returns 0 or a negative errno; -ESRCH when it is gone.
+ */
+static int signal_owner(pid_t pid, const char *comm, int sig)
+{
+	char path[64], now[MPMU_COMM_LEN + 2] = "";
+	ssize_t len;
+	int pidfd, fd, ret = 0;
+
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	len = fd < 0 ? -1 : read(fd, now, sizeof(now) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (len > 0 && now[len - 1] == '\n')
+		now[len - 1] = '\0';
+	if (len <= 0 || strcmp(now, comm))
+		ret = -ESRCH;
+	else if (pidfd_send_signal(pidfd, sig, NULL, 0))
+		ret = -errno;
+	close(pidfd);
+	return ret;
+}
+
 static void act_on_owners(struct drain *d, const struct mpmu_event *list, size_t nr)
 {
 	const char *what = d->o.signal == SIGKILL ? "kill" :
@@ -128,21 +162,30 @@ static void act_on_owners(struct drain *d, const struct mpmu_event *list, size_t
 		snprintf(target, sizeof(target), "pid %d (%s)", list[i].owner_pid,
 			 list[i].owner_comm);
 		err = 0;
-		if (d->o.signal && !d->o.dry_run && kill(list[i].owner_pid, d->o.signal))
-			err = -errno;
+		if (d->o.signal && !d->o.dry_run)
+			err = signal_owner(list[i].owner_pid, list[i].owner_comm, d->o.signal);
 		action(d, what, target, err, d->o.signal ? "sent" : "blocking");
 	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Poll until no include-guest event is left or the timeout passes. */
 static int wait_drained(struct mpmu_client *client, double timeout, struct mpmu_status *st)
 {
 	struct timespec step = { 0, 100 * 1000 * 1000 };
-	int ret, steps = (int)(timeout * 10);
+	double deadline = now_s() + timeout;
+	int ret;
 
 	for (;;) {
 		ret = mpmu_get_status(client, st);
-		if (ret || !st->include_guest_events || steps-- <= 0)
+		if (ret || !st->include_guest_events || now_s() >= deadline)
 			return ret;
 		nanosleep(&step, NULL);
 	}

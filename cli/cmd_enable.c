@@ -30,8 +30,15 @@ int cmd_enable_disable(int argc, char **argv, bool enable)
 	}
 	if (ret)
 		return report_error(ret, enable ? "enable arbitration" : "disable arbitration");
-	if (!g.json)
+	if (g.json) {
+		json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "enabled", json_object_new_boolean(enable));
+		out_json(obj);
+		json_object_put(obj);
+	} else {
 		printf("arbitration %s\n", enable ? "enabled" : "disabled");
+	}
 	return 0;
 }
 

@@ -111,12 +111,6 @@ int parse_verb(const struct argp *argp, int argc, char **argv, void *input)
 
 int report_error(int err, const char *what)
 {
-	if (err == -ENOENT) {
-		fprintf(stderr, "mpmuctl: Failed to %s: the mediated_pmu module is not loaded\n"
-			"mpmuctl: is the mediated_pmu module loaded? try: modprobe mediated_pmu\n",
-			what);
-		return EX_UNAVAILABLE;
-	}
 	if (err == -EPERM || err == -EACCES) {
 		fprintf(stderr, "mpmuctl: Failed to %s: %s\n"
 			"mpmuctl: changes need CAP_SYS_ADMIN: run as root\n", what, strerror(-err));
@@ -131,6 +125,12 @@ struct mpmu_client *connect_or_report(int *code)
 	struct mpmu_client *client = NULL;
 	int err = mpmu_open(&client);
 
+	if (err == -ENOENT) {
+		fprintf(stderr, "mpmuctl: Failed to connect to mediated_pmu: the netlink family is missing\n"
+			"mpmuctl: is the mediated_pmu module loaded? try: modprobe mediated_pmu\n");
+		*code = EX_UNAVAILABLE;
+		return NULL;
+	}
 	if (err) {
 		*code = report_error(err, "connect to mediated_pmu");
 		return NULL;

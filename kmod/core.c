@@ -45,6 +45,8 @@ static unsigned int mpmu_nr_unmanaged;
 static unsigned long mpmu_nr_rejected_vms;
 static unsigned long mpmu_nr_rejected_events;
 static u64 mpmu_vm_seq;
+/* Bumped on every table change: a dump that spans one is flagged. */
+static unsigned int mpmu_gen = 1;
 
 /* Transitions (notify group) and refusals (GET_REJECTIONS): two rings. */
 #define MPMU_NOTES_MAX	256
@@ -194,6 +196,7 @@ static struct mpmu_rec *vm_unlink(const void *kvm)
 	if (!rec)
 		return NULL;
 	hash_del(&rec->node);
+	mpmu_gen++;
 	if (!rec->vm.managed)
 		mpmu_nr_unmanaged--;
 	return rec;
@@ -250,6 +253,7 @@ int mpmu_vm_create(const void *kvm)
 	if (!rec->vm.managed)
 		mpmu_nr_unmanaged++;
 	hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
+	mpmu_gen++;
 	vm_id = rec->vm.id;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 
@@ -287,6 +291,7 @@ int mpmu_vm_found(const void *kvm, struct task_struct *owner)
 		vm_fill(rec, kvm, owner, false);
 		mpmu_nr_unmanaged++;
 		hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
+		mpmu_gen++;
 		rec = NULL;
 	}
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
@@ -311,6 +316,7 @@ void mpmu_forget_vms(void)
 		hlist_add_head(&rec->node, &gone);
 	}
 	mpmu_nr_unmanaged = 0;
+	mpmu_gen++;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 
 	/* A VM cannot outlive kvm.ko: a record left means a missed free. */
@@ -366,6 +372,7 @@ static void event_insert(struct mpmu_rec *rec)
 {
 	hash_add(mpmu_events, &rec->node, (unsigned long)rec->key);
 	mpmu_nr_events++;
+	mpmu_gen++;
 }
 
 /*
@@ -459,6 +466,7 @@ void mpmu_event_destroy(const struct perf_event *event)
 	if (rec) {
 		hash_del(&rec->node);
 		mpmu_nr_events--;
+		mpmu_gen++;
 		drained = !mpmu_nr_events;
 	}
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
@@ -650,17 +658,24 @@ ssize_t mpmu_show_holders(char *buf)
 	return len;
 }
 
+/*
+ * Walk @table from @pos, one bucket per lock hold so that interrupts are
+ * never off for long.  *@gen receives the table generation: the caller
+ * flags its dump as interrupted when it changes between calls.
+ */
 static int walk_table(struct hlist_head *table, unsigned int size,
-		      unsigned long pos[2], bool (*want)(const struct mpmu_rec *),
+		      unsigned long pos[2], unsigned int *gen,
+		      bool (*want)(const struct mpmu_rec *),
 		      int (*fn)(const struct mpmu_rec *rec, void *data), void *data)
 {
 	struct mpmu_rec *rec;
 	unsigned long flags, idx;
 	int stop = 0;
 
-	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	for (; pos[0] < size && !stop; pos[0]++, pos[1] = 0) {
+	for (; pos[0] < size; pos[0]++, pos[1] = 0) {
 		idx = 0;
+		raw_spin_lock_irqsave(&mpmu_lock, flags);
+		*gen = mpmu_gen;
 		hlist_for_each_entry(rec, &table[pos[0]], node) {
 			if (idx++ < pos[1] || !want(rec))
 				continue;
@@ -670,10 +685,10 @@ static int walk_table(struct hlist_head *table, unsigned int size,
 				break;
 			}
 		}
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 		if (stop)
 			break;
 	}
-	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 	return stop;
 }
 
@@ -707,36 +722,42 @@ static int call_ev_fn(const struct mpmu_rec *rec, void *data)
 	return wa->ev_fn(&rec->ev, wa->data);
 }
 
-int mpmu_walk_holders(unsigned long pos[2],
+int mpmu_walk_holders(unsigned long pos[2], unsigned int *gen,
 		      int (*fn)(const struct mpmu_vm *vm, void *data), void *data)
 {
 	struct walk_adapter wa = { .vm_fn = fn, .data = data };
 
-	return walk_table(mpmu_vms, HASH_SIZE(mpmu_vms), pos, want_holder,
+	return walk_table(mpmu_vms, HASH_SIZE(mpmu_vms), pos, gen, want_holder,
 			  call_vm_fn, &wa);
 }
 
-int mpmu_walk_events(unsigned long pos[2],
+int mpmu_walk_events(unsigned long pos[2], unsigned int *gen,
 		     int (*fn)(const struct mpmu_event *ev, void *data), void *data)
 {
 	struct walk_adapter wa = { .ev_fn = fn, .data = data };
 
-	return walk_table(mpmu_events, HASH_SIZE(mpmu_events), pos, want_any,
+	return walk_table(mpmu_events, HASH_SIZE(mpmu_events), pos, gen, want_any,
 			  call_ev_fn, &wa);
 }
 
-/* The recent refusals, oldest first; *@pos counts those already sent. */
+/*
+ * The recent refusals, oldest first.  *@pos is the sequence number of the
+ * next one to send (0 at the start of a dump): absolute, so that refusals
+ * arriving between two calls neither repeat nor skip what is still there.
+ */
 int mpmu_walk_rejections(unsigned long *pos,
 			 int (*fn)(const struct mpmu_note *note, void *data), void *data)
 {
-	unsigned long flags, nr, first;
+	unsigned long flags;
+	u64 first;
 	int stop = 0;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	nr = min_t(u64, mpmu_rejections_seq, MPMU_REJECTIONS_MAX);
-	first = mpmu_rejections_seq - nr;
-	for (; *pos < nr && !stop; (*pos)++) {
-		stop = fn(&mpmu_rejections[(first + *pos) % MPMU_REJECTIONS_MAX], data);
+	first = mpmu_rejections_seq - min_t(u64, mpmu_rejections_seq, MPMU_REJECTIONS_MAX);
+	if (*pos < first)
+		*pos = first;
+	for (; *pos < mpmu_rejections_seq; (*pos)++) {
+		stop = fn(&mpmu_rejections[*pos % MPMU_REJECTIONS_MAX], data);
 		if (stop)
 			break;
 	}

@@ -147,9 +147,9 @@ ssize_t mpmu_show_holders(char *buf);
  * under mpmu_lock and returns non-zero to stop at that record (its message
  * did not fit); the walk returns non-zero when it stopped early.
  */
-int mpmu_walk_holders(unsigned long pos[2],
+int mpmu_walk_holders(unsigned long pos[2], unsigned int *gen,
 		      int (*fn)(const struct mpmu_vm *vm, void *data), void *data);
-int mpmu_walk_events(unsigned long pos[2],
+int mpmu_walk_events(unsigned long pos[2], unsigned int *gen,
 		     int (*fn)(const struct mpmu_event *ev, void *data), void *data);
 int mpmu_walk_rejections(unsigned long *pos,
 			 int (*fn)(const struct mpmu_note *note, void *data), void *data);

@@ -23,7 +23,12 @@ static const struct genl_multicast_group mpmu_mcgrps[] = {
 	[MPMU_MCGRP_NOTIFY] = { .name = MPMU_GENL_MCGRP_NOTIFY },
 };
 
-static const struct nla_policy mpmu_policy[MPMU_A_MAX + 1] = {
+/*
+ * Only SET_CONFIG takes attributes.  The other commands have no policy, so
+ * the genetlink core rejects any attribute sent with them; with
+ * resv_start_op left at 0 it also checks the reserved header fields.
+ */
+static const struct nla_policy mpmu_config_policy[MPMU_A_MAX + 1] = {
 	[MPMU_A_CONFIG_ENABLED]		= NLA_POLICY_MAX(NLA_U8, 1),
 	[MPMU_A_CONFIG_GUARDED_PMUS]	= { .type = NLA_NUL_STRING, .len = 255 },
 };
@@ -133,12 +138,24 @@ struct dump_ctx {
 	struct sk_buff *skb;
 	struct netlink_callback *cb;
 	u8 cmd;
+	unsigned int gen;	/* table generation, set by the walk */
 };
 
+/*
+ * cb->seq carries the table generation across calls: a dump that spans a
+ * change is flagged NLM_F_DUMP_INTR, and userspace asks again.
+ */
 static void *dump_start_msg(struct dump_ctx *dc)
 {
-	return genlmsg_put(dc->skb, NETLINK_CB(dc->cb->skb).portid,
-			   dc->cb->nlh->nlmsg_seq, &mpmu_family, NLM_F_MULTI, dc->cmd);
+	void *hdr = genlmsg_put(dc->skb, NETLINK_CB(dc->cb->skb).portid,
+				dc->cb->nlh->nlmsg_seq, &mpmu_family, NLM_F_MULTI,
+				dc->cmd);
+
+	if (hdr && dc->gen) {
+		dc->cb->seq = dc->gen;
+		genl_dump_check_consistent(dc->cb, hdr);
+	}
+	return hdr;
 }
 
 static int dump_end_msg(struct dump_ctx *dc, void *hdr, int err)
@@ -225,23 +242,23 @@ static int dump_rejection(const struct mpmu_note *n, void *data)
 /* cb->args[0..1] hold the walk position between calls. */
 static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS };
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, 0 };
 
-	mpmu_walk_holders(cb->args, dump_holder, &dc);
+	mpmu_walk_holders(cb->args, &dc.gen, dump_holder, &dc);
 	return skb->len;
 }
 
 static int nl_dump_events(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS };
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, 0 };
 
-	mpmu_walk_events(cb->args, dump_event, &dc);
+	mpmu_walk_events(cb->args, &dc.gen, dump_event, &dc);
 	return skb->len;
 }
 
 static int nl_dump_rejections(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_REJECTIONS };
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_REJECTIONS, 0 };
 
 	mpmu_walk_rejections(&cb->args[0], dump_rejection, &dc);
 	return skb->len;
@@ -303,6 +320,8 @@ static const struct genl_ops mpmu_ops[] = {
 	{
 		.cmd = MPMU_CMD_SET_CONFIG,
 		.doit = nl_set_config,
+		.policy = mpmu_config_policy,
+		.maxattr = MPMU_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 };
@@ -310,12 +329,9 @@ static const struct genl_ops mpmu_ops[] = {
 static struct genl_family mpmu_family __ro_after_init = {
 	.name = MPMU_GENL_NAME,
 	.version = MPMU_GENL_VERSION,
-	.maxattr = MPMU_A_MAX,
-	.policy = mpmu_policy,
 	.module = THIS_MODULE,
 	.ops = mpmu_ops,
 	.n_ops = ARRAY_SIZE(mpmu_ops),
-	.resv_start_op = MPMU_CMD_NOTIFY + 1,
 	.mcgrps = mpmu_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(mpmu_mcgrps),
 	.parallel_ops = true,

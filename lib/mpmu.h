@@ -33,6 +33,7 @@ struct mpmu_status {
 	char guarded[MPMU_MAX_GUARDED][MPMU_NAME_LEN];
 	bool nmi_watchdog;
 	char version[MPMU_NAME_LEN];
+	bool valid;			/* a reply arrived */
 };
 
 struct mpmu_holder {

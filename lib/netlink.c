@@ -5,6 +5,7 @@
  * the NLMSG_ERROR reply rather than libnl's translation of it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,7 @@ static int nle_to_errno(int nle)
 	case NLE_OBJ_NOTFOUND: return -ENOENT;
 	case NLE_OPNOTSUPP: return -EOPNOTSUPP;
 	case NLE_MSGSIZE: return -EMSGSIZE;
+	case NLE_DUMP_INTR: return -EAGAIN;
 	default: return -EIO;
 	}
 }
@@ -192,9 +194,10 @@ static int on_status(struct nl_msg *msg, void *data)
 	struct nlattr *tb[MPMU_A_MAX + 1], *pos;
 	int rem;
 
-	if (parse(msg, tb))
+	if (parse(msg, tb) || !tb[MPMU_A_STATUS_VERSION])
 		return NL_SKIP;
 	memset(st, 0, sizeof(*st));
+	st->valid = true;
 	st->enabled = tb[MPMU_A_STATUS_ENABLED] && nla_get_u8(tb[MPMU_A_STATUS_ENABLED]);
 	if (tb[MPMU_A_STATUS_MODE])
 		st->mode = nla_get_u8(tb[MPMU_A_STATUS_MODE]);
@@ -223,7 +226,11 @@ static int on_status(struct nl_msg *msg, void *data)
 
 int mpmu_get_status(struct mpmu_client *client, struct mpmu_status *st)
 {
-	return request(client, MPMU_CMD_GET_STATUS, 0, NULL, NULL, on_status, st);
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = request(client, MPMU_CMD_GET_STATUS, 0, NULL, NULL, on_status, st);
+	return ret ?: st->valid ? 0 : -EPROTO;
 }
 
 /* --- dumps --- */
@@ -336,15 +343,22 @@ static int on_rejection(struct nl_msg *msg, void *data)
 	return NL_OK;
 }
 
+#define DUMP_TRIES	5
+
+/* A dump that spanned a change of the table (NLM_F_DUMP_INTR) is redone. */
 static int dump(struct mpmu_client *client, uint8_t cmd, size_t size,
 		nl_recvmsg_msg_cb_t cb, void **items, size_t *nr)
 {
 	struct list l = { .size = size };
-	int ret;
+	int ret, tries = 0;
 
-	ret = request(client, cmd, NLM_F_DUMP, NULL, NULL, cb, &l);
-	if (!ret)
-		ret = l.error;
+	do {
+		free(l.items);
+		l = (struct list){ .size = size };
+		ret = request(client, cmd, NLM_F_DUMP, NULL, NULL, cb, &l);
+		if (!ret)
+			ret = l.error;
+	} while (ret == -EAGAIN && ++tries < DUMP_TRIES);
 	if (ret) {
 		free(l.items);
 		return ret;
@@ -396,6 +410,8 @@ int mpmu_set_guarded(struct mpmu_client *client, const char *names)
 
 /* --- notifications --- */
 
+#define WATCH_RCVBUF	(1 << 20)
+
 struct watch_ctx {
 	mpmu_note_fn fn;
 	void *data;
@@ -416,6 +432,7 @@ static int on_note(struct nl_msg *msg, void *data)
 int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data)
 {
 	struct watch_ctx wc = { .fn = fn, .data = data };
+	struct pollfd pfd = { .events = POLLIN };
 	int grp, ret;
 
 	grp = genl_ctrl_resolve_grp(client->sock, MPMU_GENL_NAME, MPMU_GENL_MCGRP_NOTIFY);
@@ -425,13 +442,20 @@ int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data)
 	if (ret < 0)
 		return nle_to_errno(ret);
 	nl_socket_disable_seq_check(client->sock);
+	nl_socket_set_buffer_size(client->sock, WATCH_RCVBUF, 0);
 	nl_socket_modify_cb(client->sock, NL_CB_VALID, NL_CB_CUSTOM, on_note, &wc);
+	pfd.fd = nl_socket_get_fd(client->sock);
 	while (!wc.stop) {
+		/*
+		 * libnl retries recvmsg() after a signal: wait in poll(), which
+		 * returns EINTR, so that SIGINT and SIGTERM end the watch.
+		 */
+		if (poll(&pfd, 1, -1) < 0)
+			return errno == EINTR ? -EINTR : -errno;
 		ret = nl_recvmsgs_default(client->sock);
-		if (ret < 0 && ret != -NLE_INTR)
+		/* An overrun (ENOBUFS) loses notifications: SEQ shows the gap. */
+		if (ret < 0 && ret != -NLE_NOMEM)
 			return nle_to_errno(ret);
-		if (ret == -NLE_INTR)
-			return -EINTR;
 	}
 	return wc.stop;
 }

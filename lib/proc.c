@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,32 +20,52 @@
 #define SAVED_DIR	"/run/mpmu"
 #define SAVED_WATCHDOG	SAVED_DIR "/nmi_watchdog"
 
-/* Copy the NAME of "-name NAME" or "-name guest=NAME,opt=..." into @name. */
+/*
+ * Copy the next comma-separated field of a QEMU option value from *@pos into
+ * @buf, undoing the ",," escape of a literal comma.  Returns its length, or
+ * -ENAMETOOLONG, or -ENOENT at the end.
+ */
+static int next_field(const char **pos, char *buf, size_t size)
+{
+	const char *p = *pos;
+	size_t len = 0;
+
+	if (!*p)
+		return -ENOENT;
+	for (; *p; p++) {
+		if (*p == ',' && p[1] != ',')
+			break;
+		if (*p == ',')
+			p++;
+		if (len + 1 >= size)
+			return -ENAMETOOLONG;
+		buf[len++] = *p;
+	}
+	buf[len] = '\0';
+	*pos = *p ? p + 1 : p;
+	return (int)len;
+}
+
+/*
+ * The guest name in the value of -name: "NAME[,opt=...]" (the implied key
+ * is guest) or "guest=NAME" among other "key=value" fields.
+ */
 static int name_from_option(const char *opt, char *name, size_t size)
 {
-	const char *start = opt, *end;
+	const char *pos = opt;
+	bool first = true;
+	int len;
 
-	if (!strncmp(opt, "guest=", 6))
-		start = opt + 6;
-	else if (strchr(opt, '=') && strncmp(opt, "guest=", 6))
-		return -ENOENT;		/* only sub-options, no name */
-	/* QEMU escapes a comma in a value as ",,"; stop at a single one. */
-	for (end = start; *end; end++) {
-		if (*end == ',' && end[1] != ',')
-			break;
-		if (*end == ',')
-			end++;
+	while ((len = next_field(&pos, name, size)) >= 0) {
+		if (first && len && !strchr(name, '='))
+			return 0;
+		first = false;
+		if (!strncmp(name, "guest=", 6) && name[6]) {
+			memmove(name, name + 6, strlen(name + 6) + 1);
+			return 0;
+		}
 	}
-	if (end == start)
-		return -ENOENT;
-	if ((size_t)(end - start) >= size)
-		return -ENAMETOOLONG;
-	memcpy(name, start, end - start);
-	name[end - start] = '\0';
-	/* Undo the ",," escapes. */
-	for (char *p = name; (p = strstr(p, ",,")); p++)
-		memmove(p, p + 1, strlen(p + 1) + 1);
-	return 0;
+	return len == -ENAMETOOLONG ? len : -ENOENT;
 }
 
 /*
@@ -112,14 +133,18 @@ static int read_int(const char *path, int *value)
 static int write_int(const char *path, int value, int flags)
 {
 	char buf[32];
+	ssize_t done;
 	int fd, len, ret = 0;
 
 	fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0644);
 	if (fd < 0)
 		return -errno;
 	len = snprintf(buf, sizeof(buf), "%d\n", value);
-	if (write(fd, buf, len) != len)
+	done = write(fd, buf, len);
+	if (done < 0)
 		ret = -errno;
+	else if (done != len)
+		ret = -EIO;	/* a short write sets no errno */
 	if (close(fd) && !ret)
 		ret = -errno;
 	return ret;
@@ -154,10 +179,14 @@ int mpmu_saved_watchdog_get(const char *root, int *value)
 	return read_int(path, value);
 }
 
-/* Keep the first saved value: a second drain must not overwrite it with 0. */
+/*
+ * Keep the first saved value: a second drain must not overwrite it with 0.
+ * The value is written to a temporary file and linked into place, so that
+ * the saved file is never seen empty or half written.
+ */
 int mpmu_saved_watchdog_put(const char *root, int value)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
 	int ret;
 
 	join(path, sizeof(path), root, "/run");
@@ -167,8 +196,12 @@ int mpmu_saved_watchdog_put(const char *root, int value)
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return -errno;
 	join(path, sizeof(path), root, SAVED_WATCHDOG);
-	ret = write_int(path, value, O_CREAT | O_EXCL);
-	return ret == -EEXIST ? 0 : ret;
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	ret = write_int(tmp, value, O_CREAT | O_TRUNC);
+	if (!ret && link(tmp, path) && errno != EEXIST)
+		ret = -errno;
+	unlink(tmp);
+	return ret;
 }
 
 int mpmu_saved_watchdog_clear(const char *root)

@@ -59,6 +59,19 @@ TEST(guest_name_from_plain_option)
 	*okp = ok;
 }
 
+TEST(guest_name_first_field_without_key)
+{
+	char name[MPMU_GUEST_NAME_LEN];
+	int ok = 1;
+
+	/* Proxmox style: the implied key is guest. */
+	CHECK(!guest(ARGS("kvm\0-name\0vm1,debug-threads=on\0"), name));
+	CHECK(!strcmp(name, "vm1"));
+	CHECK(!guest(ARGS("qemu\0-name\0process=x,guest=vm2\0"), name));
+	CHECK(!strcmp(name, "vm2"));
+	*okp = ok;
+}
+
 TEST(guest_name_unescapes_double_commas)
 {
 	char name[MPMU_GUEST_NAME_LEN];
@@ -185,6 +198,7 @@ int main(void)
 {
 	RUN(guest_name_from_libvirt_style_option);
 	RUN(guest_name_from_plain_option);
+	RUN(guest_name_first_field_without_key);
 	RUN(guest_name_unescapes_double_commas);
 	RUN(guest_name_absent_or_malformed);
 	RUN(guest_name_too_long_is_refused);

@@ -131,6 +131,14 @@ int main(int argc, char **argv)
 	attr->nla_len = 200;	/* runs past the message */
 	expect("attribute_longer_than_message", msg, EINVAL, EINVAL);
 
+	msg = new_msg(MPMU_CMD_GET_STATUS, 0);
+	nla_put_u8(msg, MPMU_A_CONFIG_ENABLED, 0);
+	expect("get_status_with_an_attribute", msg, EINVAL, EINVAL);
+
+	msg = new_msg(MPMU_CMD_GET_STATUS, 0);
+	((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(msg)))->reserved = 1;
+	expect("reserved_header_field_set", msg, EINVAL, EINVAL);
+
 	expect("dump_of_a_doit_command", new_msg(MPMU_CMD_GET_STATUS, NLM_F_DUMP),
 	       EOPNOTSUPP, EINVAL);
 	expect("doit_of_a_dump_command", new_msg(MPMU_CMD_GET_EVENTS, 0),

@@ -156,7 +156,7 @@ test_malformed_netlink_messages_are_refused_and_change_nothing() {
 	out=$(nl-bad 2>&1)
 	echo "$out" | grep FAIL
 	assertEquals "every case refused" "" "$(echo "$out" | grep FAIL)"
-	assertEquals "12 cases" 12 "$(echo "$out" | grep -c '^OK')"
+	assertEquals "14 cases" 14 "$(echo "$out" | grep -c '^OK')"
 	assertEquals "enabled" "$(echo "$before" | jsonq .enabled)" "$(json status | jsonq .enabled)"
 	assertEquals "guarded" software "$(sysval guarded_pmus)"
 	assertEquals "unprivileged SET_CONFIG" "OK set_config_unprivileged" \
@@ -279,6 +279,20 @@ test_watch_receives_refusals_as_they_happen() {
 	assertEquals 1 "$(echo "$line" | jsonq .refcount)"
 	assertNotNull "time" "$(echo "$line" | jsonq .time)"
 	release "$v"
+}
+
+test_watch_ends_cleanly_on_sigterm_and_sigint() {
+	for sig in TERM INT; do
+		mpmuctl watch > /dev/null &
+		w=$!
+		usleep 500000
+		kill -$sig "$w"
+		i=0
+		while ! gone "$w" && [ $i -lt 100 ]; do usleep 20000; i=$((i + 1)); done
+		assertTrue "ended after SIG$sig" "gone $w"
+		gone "$w" && wait "$w"
+		assertEquals "exit status after SIG$sig" 0 $?
+	done
 }
 
 test_watch_human_lines_show_vm_transitions() {
