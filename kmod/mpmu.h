@@ -97,6 +97,7 @@ int mpmu_pool_fill(unsigned int nr);
 
 /* pmus.c: the set of guarded PMUs. */
 #define MPMU_MAX_GUARDED	8
+struct perf_event *mpmu_dummy_event(int cpu);
 int mpmu_pmus_init(const char *names);
 void mpmu_pmus_exit(void);
 int mpmu_pmus_parse(const char *names, bool verbose, void **newset);

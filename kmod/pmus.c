@@ -40,10 +40,11 @@ static const char *const core_pmus[][2] = {
 };
 
 /*
- * core.c keeps the event_source bus to itself; every PMU device sits on it,
- * so a throwaway software event leads there through exported interfaces.
+ * A disabled dummy software event, never counted by the hooks
+ * (exclude_guest): a way into perf's private structures through exported
+ * interfaces.  On @cpu, or on the current task with @cpu -1.
  */
-static int find_pmu_bus(void)
+struct perf_event *mpmu_dummy_event(int cpu)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -52,9 +53,17 @@ static int find_pmu_bus(void)
 		.disabled = 1,
 		.exclude_guest = 1,
 	};
+
+	return perf_event_create_kernel_counter(&attr, cpu, cpu < 0 ? current : NULL,
+						NULL, NULL);
+}
+
+/* core.c keeps the event_source bus to itself; every PMU device sits on it. */
+static int find_pmu_bus(void)
+{
 	struct perf_event *event;
 
-	event = perf_event_create_kernel_counter(&attr, -1, current, NULL, NULL);
+	event = mpmu_dummy_event(-1);
 	if (IS_ERR(event))
 		return PTR_ERR(event);
 	if (event->pmu->dev)

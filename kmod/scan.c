@@ -82,19 +82,12 @@ static int scan_context(struct perf_event_context *pctx)
  */
 static int scan_cpu_contexts(void)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_DUMMY,
-		.disabled = 1,
-		.exclude_guest = 1,
-	};
 	struct perf_event *probe;
 	int cpu, err = 0;
 
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
-		probe = perf_event_create_kernel_counter(&attr, cpu, NULL, NULL, NULL);
+		probe = mpmu_dummy_event(cpu);
 		if (IS_ERR(probe)) {
 			err = PTR_ERR(probe);
 			break;

@@ -58,6 +58,24 @@ _hold() {
 	fi
 }
 
+# A process holding an inherited per-task event, and its forked child (which
+# carries the inherited copy) waiting for SIGTERM.
+start_fork_child() {
+	rm -f "$HOLD_DIR/child.ready"
+	mpmu-probe fork-child "$HOLD_DIR/child.ready" > "$HOLD_DIR/fork.out" &
+	FORK_PARENT=$!
+	i=0
+	while [ ! -e "$HOLD_DIR/child.ready" ] && [ $i -lt 200 ]; do
+		usleep 50000
+		i=$((i + 1))
+	done
+}
+
+stop_fork_child() {
+	kill -TERM "$(awk '/^OK/ {print $2}' "$HOLD_DIR/fork.out")"
+	wait "$FORK_PARENT"
+}
+
 hold_vm() { _hold vm "$@"; }
 hold_event() { _hold event "$@"; }
 

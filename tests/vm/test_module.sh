@@ -130,17 +130,10 @@ test_failed_vm_init_puts_the_knob() {
 }
 
 test_inherited_copies_are_counted_and_fork_works() {
-	rdy=$HOLD_DIR/child.ready
-	rm -f "$rdy"
-	mpmu-probe fork-child "$rdy" > "$HOLD_DIR/fork.out" &
-	p=$!
-	i=0
-	while [ ! -e "$rdy" ] && [ $i -lt 200 ]; do usleep 50000; i=$((i + 1)); done
-	assertTrue "child started" "[ -e $rdy ]"
+	start_fork_child
+	assertTrue "child started" "[ -e $HOLD_DIR/child.ready ]"
 	assertEquals "parent event and its copy" 2 "$(sysval include_guest_events)"
-	child=$(awk '/^OK/ {print $2}' "$HOLD_DIR/fork.out")
-	kill -TERM "$child"
-	wait "$p"
+	stop_fork_child
 	assertEquals 0 "$(sysval include_guest_events)"
 }
 
@@ -271,17 +264,10 @@ test_events_opened_before_insmod_are_counted() {
 
 test_inherited_copies_existing_before_insmod_are_counted() {
 	mp_unload
-	rdy=$HOLD_DIR/child.ready
-	rm -f "$rdy"
-	mpmu-probe fork-child "$rdy" > "$HOLD_DIR/fork.out" &
-	p=$!
-	i=0
-	while [ ! -e "$rdy" ] && [ $i -lt 200 ]; do usleep 50000; i=$((i + 1)); done
+	start_fork_child
 	mp_load
 	assertEquals "parent event and its copy" 2 "$(sysval include_guest_events)"
-	child=$(awk '/^OK/ {print $2}' "$HOLD_DIR/fork.out")
-	kill -TERM "$child"
-	wait "$p"
+	stop_fork_child
 	assertEquals 0 "$(sysval include_guest_events)"
 }
 

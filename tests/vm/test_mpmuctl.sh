@@ -121,6 +121,9 @@ test_kernel_counters_are_listed_as_kernel_owned() {
 test_disable_and_enable_go_through_netlink() {
 	assertEquals "disable" 0 "$(mpmuctl -q disable; echo $?)"
 	assertEquals 0 "$(sysval enabled)"
+	assertEquals "JSON" false "$(json disable | jsonq .enabled)"
+	assertEquals "JSON" true "$(json enable | jsonq .enabled)"
+	mpmuctl -q disable
 	assertEquals "enable" 0 "$(mpmuctl -q enable; echo $?)"
 	assertEquals 1 "$(sysval enabled)"
 }
