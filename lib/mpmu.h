@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../kmod/uapi/mediated_pmu.h"
@@ -90,6 +91,10 @@ int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data);
 
 const char *mpmu_note_kind_name(enum mpmu_notify_kind kind);
 const char *mpmu_mode_name(enum mpmu_mode mode);
+
+/* The Prometheus textfile (textfile.c); write() is atomic (rename). */
+int mpmu_textfile_format(FILE *f, const struct mpmu_status *st, uint64_t drains);
+int mpmu_textfile_write(const char *path, const struct mpmu_status *st, uint64_t drains);
 
 /* /proc and /run helpers (proc.c). */
 int mpmu_parse_guest_name(const char *cmdline, size_t len, char *name, size_t size);

@@ -183,6 +183,48 @@ TEST(names_of_kinds_and_modes)
 	*okp = ok;
 }
 
+TEST(textfile_has_every_spec_metric_and_replaces_atomically)
+{
+	struct mpmu_status st = { .enabled = true, .refcount = 2, .include_guest_events = 0,
+				  .unmanaged_vms = 1, .rejected_vms = 5, .rejected_events = 7,
+				  .mode = MPMU_MODE_ARBITRATE, .version = "0.1.0\"x" };
+	char *root = scratch_root(), path[256], buf[4096];
+	const char *want[] = {
+		"# TYPE mediated_pmu_enabled gauge\nmediated_pmu_enabled 1\n",
+		"# TYPE mediated_pmu_refcount gauge\nmediated_pmu_refcount 2\n",
+		"# TYPE mediated_pmu_include_guest_events gauge\nmediated_pmu_include_guest_events 0\n",
+		"# TYPE mediated_pmu_unmanaged_vms gauge\nmediated_pmu_unmanaged_vms 1\n",
+		"# TYPE mediated_pmu_rejected_vms_total counter\nmediated_pmu_rejected_vms_total 5\n",
+		"# TYPE mediated_pmu_rejected_events_total counter\nmediated_pmu_rejected_events_total 7\n",
+		"# TYPE mediated_pmu_drains_total counter\nmediated_pmu_drains_total 3\n",
+		"mediated_pmu_info{version=\"0.1.0\\\"x\",mode=\"arbitrate\"} 1\n",
+	};
+	size_t i, len;
+	int ok = 1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mediated_pmu.prom", root);
+	CHECK(!mpmu_textfile_write(path, &st, 3));
+	f = fopen(path, "r");
+	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(strstr(buf, want[i]) != NULL);
+	st.refcount = 0;
+	CHECK(!mpmu_textfile_write(path, &st, 3));	/* replaces */
+	f = fopen(path, "r");
+	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	CHECK(strstr(buf, "\nmediated_pmu_refcount 0\n") != NULL);
+	CHECK(mpmu_textfile_write("/nonexistent/dir/x.prom", &st, 0) == -ENOENT);
+	free(root);
+	*okp = ok;
+}
+
 TEST(open_without_module_says_enoent)
 {
 	struct mpmu_client *c = NULL;
@@ -205,6 +247,7 @@ int main(void)
 	RUN(saved_watchdog_keeps_the_first_value);
 	RUN(nmi_watchdog_reads_and_rejects_junk);
 	RUN(names_of_kinds_and_modes);
+	RUN(textfile_has_every_spec_metric_and_replaces_atomically);
 	RUN(open_without_module_says_enoent);
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
