@@ -169,6 +169,20 @@ test_malformed_netlink_messages_are_refused_and_change_nothing() {
 	assertEquals 1 "$(sysval enabled)"
 }
 
+test_the_family_name_autoloads_the_module() {
+	mp_unload
+	# What modprobe needs: the module installed, and depmod's alias index.
+	kdir=/lib/modules/$(uname -r)
+	mkdir -p "$kdir/extra" /sbin
+	cp "$MODULE" "$kdir/extra/"
+	ln -sf /bin/modprobe /sbin/modprobe
+	depmod
+	assertTrue "alias indexed" "grep -q 'family.mediated_pmu' $kdir/modules.alias"
+	assertEquals "status after autoload" 0 "$(mpmuctl -q status; echo $?)"
+	assertTrue "module loaded" "[ -d $SYS ]"
+	rm -rf "$kdir" /sbin/modprobe
+}
+
 test_bad_usage_exits_64() {
 	assertEquals "unknown command" 64 "$(mpmuctl frobnicate 2>/dev/null; echo $?)"
 	assertEquals "unknown option" 64 "$(mpmuctl --bogus 2>/dev/null; echo $?)"
