@@ -89,21 +89,33 @@ int mpmu_parse_guest_name(const char *cmdline, size_t len, char *name, size_t si
 	return -ENOENT;
 }
 
+/* Read up to @size - 1 bytes of a small file, NUL-terminated: length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	if (len < 0)
+		len = -errno;
+	close(fd);
+	if (len >= 0)
+		buf[len] = '\0';
+	return len;
+}
+
 int mpmu_guest_name(pid_t pid, char *name, size_t size)
 {
 	char path[64], buf[8192];
 	ssize_t len;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	len = read_small(path, buf, sizeof(buf));
 	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
+		return len;
 	return mpmu_parse_guest_name(buf, len, name, size);
 }
 
@@ -112,16 +124,10 @@ static int read_int(const char *path, int *value)
 	char buf[32], *end;
 	ssize_t len;
 	long v;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	len = read_small(path, buf, sizeof(buf));
 	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
+		return len;
 	errno = 0;
 	v = strtol(buf, &end, 10);
 	if (end == buf || (*end && *end != '\n') || errno || v < INT_MIN || v > INT_MAX)

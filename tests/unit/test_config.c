@@ -12,22 +12,7 @@
 #include <unistd.h>
 
 #include "../../lib/config.h"
-
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "    %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		*okp = 0;						\
-	}								\
-} while (0)
-
-#define RUN(name) do {							\
-	int ok_ = 1;							\
-	name(&ok_);							\
-	printf("%s %s\n", ok_ ? "PASS" : "FAIL", #name);		\
-	if (ok_) passed++; else failed++;				\
-} while (0)
+#include "harness.h"
 
 static char err[MPMU_CONFIG_ERR_LEN];
 
@@ -159,6 +144,5 @@ int main(void)
 	RUN(errors_name_file_line_and_change_nothing);
 	RUN(drop_ins_apply_in_lexical_order);
 	RUN(absent_files_mean_defaults);
-	printf("unit: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return SUMMARY();
 }

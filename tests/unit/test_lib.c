@@ -12,23 +12,9 @@
 #include <unistd.h>
 
 #include "../../lib/mpmu.h"
-
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "    %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		ok = 0;							\
-	}								\
-} while (0)
+#include "harness.h"
 
 #define TEST(name) static void name(int *okp)
-#define RUN(name) do {							\
-	int ok_ = 1;							\
-	name(&ok_);							\
-	printf("%s %s\n", ok_ ? "PASS" : "FAIL", #name);		\
-	if (ok_) passed++; else failed++;				\
-} while (0)
 
 static int guest(const char *args, size_t len, char *name)
 {
@@ -40,52 +26,43 @@ static int guest(const char *args, size_t len, char *name)
 TEST(guest_name_from_libvirt_style_option)
 {
 	char name[MPMU_GUEST_NAME_LEN];
-	int ok = 1;
 
 	CHECK(!guest(ARGS("qemu\0-name\0guest=web01,debug-threads=on\0-m\0512\0"), name));
 	CHECK(!strcmp(name, "web01"));
-	*okp = ok;
 }
 
 TEST(guest_name_from_plain_option)
 {
 	char name[MPMU_GUEST_NAME_LEN];
-	int ok = 1;
 
 	CHECK(!guest(ARGS("qemu\0-name\0db\0"), name));
 	CHECK(!strcmp(name, "db"));
 	CHECK(!guest(ARGS("qemu\0--name\0db2\0"), name));
 	CHECK(!strcmp(name, "db2"));
-	*okp = ok;
 }
 
 TEST(guest_name_first_field_without_key)
 {
 	char name[MPMU_GUEST_NAME_LEN];
-	int ok = 1;
 
 	/* Proxmox style: the implied key is guest. */
 	CHECK(!guest(ARGS("kvm\0-name\0vm1,debug-threads=on\0"), name));
 	CHECK(!strcmp(name, "vm1"));
 	CHECK(!guest(ARGS("qemu\0-name\0process=x,guest=vm2\0"), name));
 	CHECK(!strcmp(name, "vm2"));
-	*okp = ok;
 }
 
 TEST(guest_name_unescapes_double_commas)
 {
 	char name[MPMU_GUEST_NAME_LEN];
-	int ok = 1;
 
 	CHECK(!guest(ARGS("qemu\0-name\0guest=a,,b,debug-threads=on\0"), name));
 	CHECK(!strcmp(name, "a,b"));
-	*okp = ok;
 }
 
 TEST(guest_name_absent_or_malformed)
 {
 	char name[MPMU_GUEST_NAME_LEN];
-	int ok = 1;
 
 	CHECK(guest(ARGS("qemu\0-m\0512\0"), name) == -ENOENT);
 	CHECK(guest(ARGS("qemu\0-name\0"), name) == -ENOENT);	/* no value */
@@ -93,19 +70,17 @@ TEST(guest_name_absent_or_malformed)
 	CHECK(guest(ARGS("qemu\0-name\0guest=\0"), name) == -ENOENT);
 	CHECK(guest("qemu\0-name", 10, name) == -ENOENT);	/* truncated */
 	CHECK(guest("", 0, name) == -ENOENT);
-	*okp = ok;
 }
 
 TEST(guest_name_too_long_is_refused)
 {
 	char args[400], name[MPMU_GUEST_NAME_LEN];
-	int ok = 1, len;
+	int len;
 
 	len = snprintf(args, sizeof(args), "qemu%c-name%cguest=", 0, 0);
 	memset(args + len, 'x', 200);
 	args[len + 200] = '\0';
 	CHECK(guest(args, len + 201, name) == -ENAMETOOLONG);
-	*okp = ok;
 }
 
 static char *scratch_root(void)
@@ -137,7 +112,7 @@ static void write_file(const char *root, const char *rel, const char *text)
 TEST(saved_watchdog_keeps_the_first_value)
 {
 	char *root = scratch_root();
-	int ok = 1, v = -1;
+	int v = -1;
 
 	CHECK(mpmu_saved_watchdog_get(root, &v) == -ENOENT);
 	CHECK(!mpmu_saved_watchdog_put(root, 1));
@@ -146,13 +121,12 @@ TEST(saved_watchdog_keeps_the_first_value)
 	CHECK(!mpmu_saved_watchdog_clear(root));
 	CHECK(mpmu_saved_watchdog_get(root, &v) == -ENOENT);
 	free(root);
-	*okp = ok;
 }
 
 TEST(nmi_watchdog_reads_and_rejects_junk)
 {
 	char *root = scratch_root();
-	int ok = 1, v = -1;
+	int v = -1;
 
 	write_file(root, "/proc/sys/kernel/nmi_watchdog", "1\n");
 	CHECK(!mpmu_nmi_watchdog_get(root, &v) && v == 1);
@@ -165,12 +139,10 @@ TEST(nmi_watchdog_reads_and_rejects_junk)
 	write_file(root, "/proc/sys/kernel/nmi_watchdog", "99999999999999999999\n");
 	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
 	free(root);
-	*okp = ok;
 }
 
 TEST(names_of_kinds_and_modes)
 {
-	int ok = 1;
 
 	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_VM_ACQUIRED), "vm_acquired"));
 	CHECK(!strcmp(mpmu_note_kind_name(MPMU_NOTIFY_VM_RELEASED), "vm_released"));
@@ -180,7 +152,6 @@ TEST(names_of_kinds_and_modes)
 	CHECK(!strcmp(mpmu_note_kind_name(99), "unknown"));
 	CHECK(!strcmp(mpmu_mode_name(MPMU_MODE_ARBITRATE), "arbitrate"));
 	CHECK(!strcmp(mpmu_mode_name(MPMU_MODE_OBSERVE), "observe"));
-	*okp = ok;
 }
 
 TEST(textfile_has_every_spec_metric_and_replaces_atomically)
@@ -200,7 +171,6 @@ TEST(textfile_has_every_spec_metric_and_replaces_atomically)
 		"mediated_pmu_info{version=\"0.1.0\\\"x\",mode=\"arbitrate\"} 1\n",
 	};
 	size_t i, len;
-	int ok = 1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/mediated_pmu.prom", root);
@@ -222,18 +192,16 @@ TEST(textfile_has_every_spec_metric_and_replaces_atomically)
 	CHECK(strstr(buf, "\nmediated_pmu_refcount 0\n") != NULL);
 	CHECK(mpmu_textfile_write("/nonexistent/dir/x.prom", &st, 0) == -ENOENT);
 	free(root);
-	*okp = ok;
 }
 
 TEST(open_without_module_says_enoent)
 {
 	struct mpmu_client *c = NULL;
-	int ok = 1, ret = mpmu_open(&c);
+	int ret = mpmu_open(&c);
 
 	/* The build machine never has the module loaded. */
 	CHECK(ret == -ENOENT);
 	CHECK(c == NULL);
-	*okp = ok;
 }
 
 int main(void)
@@ -249,6 +217,5 @@ int main(void)
 	RUN(names_of_kinds_and_modes);
 	RUN(textfile_has_every_spec_metric_and_replaces_atomically);
 	RUN(open_without_module_says_enoent);
-	printf("unit: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return SUMMARY();
 }
