@@ -101,7 +101,8 @@ static void print_recent(json_object *arr)
 		o = json_object_array_get_idx(arr, i);
 		t = (time_t)json_object_get_uint64(json_object_object_get(o, "time"));
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-		printf("%s %s %s by pid %d (%s)\n", i ? "                      " : "recent refusals:     ",
+		/* Aligned with out_object()'s values: after the longest label. */
+		printf("%-22s %s %s by pid %d (%s)\n", i ? "" : "recent refusals:",
 		       when, json_object_get_string(json_object_object_get(o, "event")),
 		       json_object_get_int(json_object_object_get(o, "pid")),
 		       json_object_get_string(json_object_object_get(o, "comm")));
