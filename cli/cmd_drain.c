@@ -236,10 +236,7 @@ int cmd_drain(int argc, char **argv)
 	size_t nr = 0;
 	int ret;
 
-	ret = parse_verb(&drain_argp, argc, argv, &d.o);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&drain_argp, argc, argv, &d.o, &ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_events(client, &list, &nr);

@@ -15,10 +15,7 @@ int cmd_enable_disable(int argc, char **argv, bool enable)
 	struct mpmu_client *client;
 	int ret;
 
-	ret = parse_verb(&argp, argc, argv, NULL);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&argp, argc, argv, NULL, &ret);
 	if (!client)
 		return ret;
 	ret = mpmu_set_enabled(client, enable);

@@ -56,10 +56,7 @@ int cmd_events(int argc, char **argv)
 	size_t nr, i;
 	int ret;
 
-	ret = parse_verb(&events_argp, argc, argv, NULL);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&events_argp, argc, argv, NULL, &ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_events(client, &list, &nr);

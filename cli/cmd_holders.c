@@ -45,10 +45,7 @@ int cmd_holders(int argc, char **argv)
 	size_t nr, i;
 	int ret;
 
-	ret = parse_verb(&holders_argp, argc, argv, NULL);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&holders_argp, argc, argv, NULL, &ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_holders(client, &list, &nr);

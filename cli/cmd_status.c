@@ -101,8 +101,8 @@ static void print_recent(json_object *arr)
 		o = json_object_array_get_idx(arr, i);
 		t = (time_t)json_object_get_uint64(json_object_object_get(o, "time"));
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-		/* Aligned with out_object()'s values: after the longest label. */
-		printf("%-22s %s %s by pid %d (%s)\n", i ? "" : "recent refusals:",
+		printf("%-*s %s %s by pid %d (%s)\n", out_label_width(status_fields),
+		       i ? "" : "recent refusals:",
 		       when, json_object_get_string(json_object_object_get(o, "event")),
 		       json_object_get_int(json_object_object_get(o, "pid")),
 		       json_object_get_string(json_object_object_get(o, "comm")));
@@ -120,10 +120,7 @@ int cmd_status(int argc, char **argv)
 	size_t nr = 0;
 	int ret;
 
-	ret = parse_verb(&status_argp, argc, argv, NULL);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&status_argp, argc, argv, NULL, &ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_status(client, &st);

@@ -92,10 +92,7 @@ int cmd_watch(int argc, char **argv)
 	struct mpmu_client *client;
 	int ret;
 
-	ret = parse_verb(&watch_argp, argc, argv, &o);
-	if (ret)
-		return ret;
-	client = connect_or_report(&ret);
+	client = verb_connect(&watch_argp, argc, argv, &o, &ret);
 	if (!client)
 		return ret;
 	sigaction(SIGINT, &sa, NULL);

@@ -138,6 +138,13 @@ struct mpmu_client *connect_or_report(int *code)
 	return client;
 }
 
+struct mpmu_client *verb_connect(const struct argp *argp, int argc, char **argv,
+				 void *input, int *code)
+{
+	*code = parse_verb(argp, argc, argv, input);
+	return *code ? NULL : connect_or_report(code);
+}
+
 /* Output goes nowhere with -q; errors still go to stderr. */
 static void apply_quiet(void)
 {

@@ -28,10 +28,13 @@ struct command {
 
 /* Connect, or print why not and return the exit code through *code. */
 struct mpmu_client *connect_or_report(int *code);
+/* Parse a verb's options, then connect; NULL with the exit code in *code. */
+struct argp;
+struct mpmu_client *verb_connect(const struct argp *argp, int argc, char **argv,
+				 void *input, int *code);
 /* Print "mpmuctl: Failed to <what>: <reason>" and a hint; return the exit code. */
 int report_error(int err, const char *what);
 /* Parse a verb's options; returns 0, or an exit code. */
-struct argp;
 int parse_verb(const struct argp *argp, int argc, char **argv, void *input);
 
 /* Output: one path for humans and JSON. */
@@ -40,6 +43,7 @@ struct out_col {
 	const char *head;
 };
 void out_object(json_object *obj, const struct out_col *fields);
+int out_label_width(const struct out_col *fields);
 void out_table(json_object *rows, const struct out_col *cols);
 void out_json(json_object *obj);
 const char *out_color(const char *code);

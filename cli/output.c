@@ -48,22 +48,30 @@ static void value_str(json_object *v, char *buf, size_t size)
 	}
 }
 
+/* The column where out_object() puts values: after the longest label. */
+int out_label_width(const struct out_col *fields)
+{
+	size_t width = 0;
+
+	for (; fields->key; fields++)
+		if (strlen(fields->head) > width)
+			width = strlen(fields->head);
+	return (int)width + 1;
+}
+
 void out_object(json_object *obj, const struct out_col *fields)
 {
+	int width = out_label_width(fields);
 	const struct out_col *f;
-	size_t width = 0;
 	char buf[256];
 
 	if (g.json) {
 		out_json(obj);
 		return;
 	}
-	for (f = fields; f->key; f++)
-		if (strlen(f->head) > width)
-			width = strlen(f->head);
 	for (f = fields; f->key; f++) {
 		value_str(json_object_object_get(obj, f->key), buf, sizeof(buf));
-		printf("%-*s %s\n", (int)width + 1, f->head, buf);
+		printf("%-*s %s\n", width, f->head, buf);
 	}
 }
 

@@ -24,8 +24,6 @@ struct task_struct;
 
 #include "uapi/mediated_pmu.h"
 
-#define MPMU_PMU_NAME_LEN	32
-
 /* A VM seen by the module: a holder of the knob, or unmanaged. */
 struct mpmu_vm {
 	u64 id;			/* module-wide sequence number */
@@ -96,7 +94,6 @@ int mpmu_pool_fill(unsigned int nr);
 #endif
 
 /* pmus.c: the set of guarded PMUs. */
-#define MPMU_MAX_GUARDED	8
 struct perf_event *mpmu_dummy_event(int cpu);
 int mpmu_pmus_init(const char *names);
 void mpmu_pmus_exit(void);

@@ -15,8 +15,7 @@
 
 #include "../kmod/uapi/mediated_pmu.h"
 
-#define MPMU_MAX_GUARDED	8
-#define MPMU_NAME_LEN		32
+#define MPMU_VERSION_LEN	32
 #define MPMU_COMM_LEN		16
 #define MPMU_GUEST_NAME_LEN	128
 
@@ -31,9 +30,9 @@ struct mpmu_status {
 	uint64_t rejected_vms;
 	uint64_t rejected_events;
 	unsigned int nr_guarded;
-	char guarded[MPMU_MAX_GUARDED][MPMU_NAME_LEN];
+	char guarded[MPMU_MAX_GUARDED][MPMU_PMU_NAME_LEN];
 	bool nmi_watchdog;
-	char version[MPMU_NAME_LEN];
+	char version[MPMU_VERSION_LEN];
 	bool valid;			/* a reply arrived */
 };
 
@@ -50,7 +49,7 @@ struct mpmu_event {
 	bool kernel;
 	int cpu;			/* -1: per-task */
 	int target_pid;			/* -1: per-CPU */
-	char pmu[MPMU_NAME_LEN];
+	char pmu[MPMU_PMU_NAME_LEN];
 	uint32_t type;
 	uint64_t config;
 	bool pinned;
@@ -64,7 +63,7 @@ struct mpmu_note {
 	uint64_t time;
 	uint32_t refcount;
 	uint32_t include_guest_events;
-	char pmu[MPMU_NAME_LEN];
+	char pmu[MPMU_PMU_NAME_LEN];
 	uint64_t vm_id;
 	uint64_t seq;
 };

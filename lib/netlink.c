@@ -218,7 +218,7 @@ static int on_status(struct nl_msg *msg, void *data)
 		nla_for_each_nested(pos, tb[MPMU_A_STATUS_GUARDED_PMUS], rem) {
 			if (nla_type(pos) != MPMU_A_PMU_NAME || st->nr_guarded == MPMU_MAX_GUARDED)
 				continue;
-			copy_str(st->guarded[st->nr_guarded++], MPMU_NAME_LEN, pos);
+			copy_str(st->guarded[st->nr_guarded++], MPMU_PMU_NAME_LEN, pos);
 		}
 	}
 	return NL_OK;

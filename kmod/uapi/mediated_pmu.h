@@ -62,6 +62,8 @@
 #define MPMU_GENL_VERSION	1
 #define MPMU_GENL_MCGRP_NOTIFY	"notify"
 #define MPMU_REJECTIONS_MAX	64
+#define MPMU_MAX_GUARDED	8	/* guarded PMUs at most */
+#define MPMU_PMU_NAME_LEN	32	/* a PMU name, with its NUL */
 
 enum mpmu_mode {
 	MPMU_MODE_ARBITRATE,	/* this module enforces the knob */
