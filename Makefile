@@ -8,15 +8,19 @@
 #
 # check and demo install the Debian packages they lack (tests/deps.sh).
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
 export KDIR
 
+VERSION := $(shell cat VERSION)
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c 2>/dev/null)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c libsystemd 2>/dev/null)
 DEPS_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c 2>/dev/null) -lm
+SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(DEPS_CFLAGS)
+CFLAGS += -DMPMU_TOOLS_VERSION='"$(VERSION)"'
 # make SANITIZE=1: the ASan/UBSan build that make check tests
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -31,12 +35,14 @@ endif
 
 LIB_SRCS := $(wildcard lib/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
+SVC_SRCS := $(wildcard service/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/%.o)
+SVC_OBJS := $(SVC_SRCS:%.c=$(O)/%.o)
 
 all: module user
 
-user: $(O)/mpmuctl
+user: $(O)/mpmuctl $(O)/mpmud
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,6 +56,10 @@ $(O)/mpmuctl: $(CLI_OBJS) $(O)/libmpmu.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
+$(O)/mpmud: $(SVC_OBJS) $(O)/libmpmu.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(SYSTEMD_LIBS)
+
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
 
@@ -59,10 +69,53 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/libmpmu.a
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:%.c=$(O)/%.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(SVC_OBJS:.o=.d) $(UNIT_SRCS:%.c=$(O)/%.d)
 
 module:
 	$(MAKE) -C kmod KDIR=$(KDIR)
+
+# make install: DESTDIR for staging; never runs systemctl, depmod or modprobe.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+MODULESLOADDIR ?= $(or $(shell $(PKG_CONFIG) --variable=modulesloaddir systemd 2>/dev/null),/usr/lib/modules-load.d)
+COMPLETIONDIR ?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+MODULEDIR ?= /lib/modules/$(KVER)/updates
+
+INSTALLED := $(BINDIR)/mpmuctl $(SBINDIR)/mpmud \
+	$(MANDIR)/man7/mediated_pmu.7 $(MANDIR)/man8/mpmuctl.8 $(MANDIR)/man8/mpmud.8 \
+	$(MANDIR)/man5/mpmud.conf.5 $(SYSTEMDUNITDIR)/mpmud.service \
+	$(MODULESLOADDIR)/mediated_pmu.conf $(COMPLETIONDIR)/mpmuctl
+
+install: user
+	install -D -m 0755 $(O)/mpmuctl $(DESTDIR)$(BINDIR)/mpmuctl
+	install -D -m 0755 $(O)/mpmud $(DESTDIR)$(SBINDIR)/mpmud
+	install -D -m 0644 man/mediated_pmu.7 $(DESTDIR)$(MANDIR)/man7/mediated_pmu.7
+	install -D -m 0644 man/mpmuctl.8 $(DESTDIR)$(MANDIR)/man8/mpmuctl.8
+	install -D -m 0644 man/mpmud.8 $(DESTDIR)$(MANDIR)/man8/mpmud.8
+	install -D -m 0644 man/mpmud.conf.5 $(DESTDIR)$(MANDIR)/man5/mpmud.conf.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/systemd/mpmud.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/mpmud.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/mpmud.service
+	install -D -m 0644 packaging/modules-load.d/mediated_pmu.conf \
+		$(DESTDIR)$(MODULESLOADDIR)/mediated_pmu.conf
+	install -D -m 0644 packaging/bash-completion/mpmuctl $(DESTDIR)$(COMPLETIONDIR)/mpmuctl
+	install -d $(DESTDIR)$(SYSCONFDIR)/mpmud.conf.d
+	# An admin's configuration is never overwritten.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mpmud.conf ] || \
+		install -m 0644 packaging/mpmud.conf $(DESTDIR)$(SYSCONFDIR)/mpmud.conf
+
+# The module for KVER, for hosts without DKMS (run depmod afterwards).
+install-module: module
+	install -D -m 0644 kmod/mediated_pmu.ko $(DESTDIR)$(MODULEDIR)/mediated_pmu.ko
+
+# Leaves /etc/mpmud.conf and its drop-ins: they are the admin's.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 deps:
 	tests/deps.sh
@@ -83,4 +136,4 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user unit deps checkpatch style check demo clean
+.PHONY: all module user install install-module uninstall unit deps checkpatch style check demo clean

@@ -19,7 +19,7 @@ int cmd_restore(int argc, char **argv)
 	if (ret)
 		return ret;
 
-	ret = mpmu_saved_watchdog_get(g.root, &value);
+	ret = mpmu_watchdog_restore(g.root, &value);
 	if (ret == -ENOENT) {
 		if (g.json) {
 			obj = json_object_new_object();
@@ -31,10 +31,6 @@ int cmd_restore(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (!ret)
-		ret = mpmu_nmi_watchdog_set(g.root, value);
-	if (!ret)
-		ret = mpmu_saved_watchdog_clear(g.root);
 	if (ret)
 		return report_error(ret, "restore the NMI watchdog");
 

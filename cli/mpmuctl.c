@@ -12,7 +12,6 @@
 
 #include "mpmuctl.h"
 
-#define MPMUCTL_VERSION "0.1.0"
 
 struct globals g = { .root = "" };
 
@@ -29,7 +28,7 @@ static const struct command commands[] = {
 	{ NULL, NULL, NULL },
 };
 
-const char *argp_program_version = "mpmuctl " MPMUCTL_VERSION;
+const char *argp_program_version = "mpmuctl " MPMU_TOOLS_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const struct argp_option global_options[] = {

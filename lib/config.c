@@ -40,6 +40,16 @@ const char *mpmu_drain_policy_name(enum mpmu_drain_policy policy)
 	return policy <= MPMU_DRAIN_KILL ? drain_names[policy] : "?";
 }
 
+const char *mpmu_log_level_name(int level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (log_levels[i].level == level)
+			return log_levels[i].name;
+	return "?";
+}
+
 void mpmu_config_defaults(struct mpmu_config *cfg)
 {
 	*cfg = (struct mpmu_config){

@@ -41,5 +41,6 @@ int mpmu_config_parse(struct mpmu_config *cfg, const char *text, size_t len,
 int mpmu_config_load(struct mpmu_config *cfg, const char *file, const char *dir,
 		     char *err, size_t errlen);
 const char *mpmu_drain_policy_name(enum mpmu_drain_policy policy);
+const char *mpmu_log_level_name(int level);
 
 #endif /* MPMU_CONFIG_H */

@@ -88,6 +88,30 @@ int mpmu_set_guarded(struct mpmu_client *client, const char *names);
 typedef int (*mpmu_note_fn)(const struct mpmu_note *note, void *data);
 int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data);
 
+/*
+ * The same for an event loop: after watch_start(), the client only follows
+ * (no requests); when mpmu_fd() is readable, watch_read() hands @fn what
+ * has arrived without blocking.  Returns 0, @fn's non-zero, or an error.
+ */
+int mpmu_watch_start(struct mpmu_client *client);
+int mpmu_watch_read(struct mpmu_client *client, mpmu_note_fn fn, void *data);
+int mpmu_fd(const struct mpmu_client *client);
+
+/*
+ * The module's coming and going: a client of nlctrl's notify group, which
+ * needs no module.  monitor_read() tells the last change of the family
+ * since the previous read.  (Reconnect on ADDED only: mpmu_open() while the
+ * family is gone would load the module again, undoing an admin's rmmod.)
+ */
+enum mpmu_family_change {
+	MPMU_FAMILY_UNCHANGED,
+	MPMU_FAMILY_ADDED,
+	MPMU_FAMILY_REMOVED,
+};
+
+int mpmu_monitor_open(struct mpmu_client **monitor);
+int mpmu_monitor_read(struct mpmu_client *monitor, enum mpmu_family_change *change);
+
 const char *mpmu_note_kind_name(enum mpmu_notify_kind kind);
 const char *mpmu_mode_name(enum mpmu_mode mode);
 
@@ -103,5 +127,35 @@ int mpmu_nmi_watchdog_set(const char *root, int value);
 int mpmu_saved_watchdog_get(const char *root, int *value);
 int mpmu_saved_watchdog_put(const char *root, int value);
 int mpmu_saved_watchdog_clear(const char *root);
+
+/* Draining (drain.c), shared by "mpmuctl drain" and mpmud. */
+struct mpmu_drain_action {
+	const char *action;	/* "nmi_watchdog", "report", "term" or "kill" */
+	const char *target;	/* the sysctl's path, or "pid N (comm)" */
+	pid_t pid;		/* the owner acted on; 0 for the watchdog */
+	const char *comm;
+	int err;		/* 0 or a negative errno */
+	const char *result;	/* "planned", what was done, or strerror(err) */
+};
+
+typedef void (*mpmu_drain_fn)(const struct mpmu_drain_action *a, void *data);
+
+struct mpmu_drain {
+	const char *root;	/* prefix for /proc and /run ("" normally) */
+	int signal;		/* 0: report the owners only */
+	bool dry_run;		/* report what would be done, change nothing */
+	mpmu_drain_fn fn;	/* called for every action */
+	void *data;
+	bool denied;		/* out: an action failed for lack of privilege */
+};
+
+/* NMI watchdog off, its old value saved for restore (first save wins). */
+int mpmu_drain_watchdog(struct mpmu_drain *d);
+/* Signal (or report) each distinct owner of a user event in @list. */
+void mpmu_drain_owners(struct mpmu_drain *d, const struct mpmu_event *list, size_t nr);
+/* Poll until no include-guest event is left or @timeout seconds pass. */
+int mpmu_drain_wait(struct mpmu_client *client, double timeout, struct mpmu_status *st);
+/* Set the watchdog back to the saved value; -ENOENT when none was saved. */
+int mpmu_watchdog_restore(const char *root, int *value);
 
 #endif /* MPMU_LIB_H */

@@ -412,6 +412,49 @@ int mpmu_set_guarded(struct mpmu_client *client, const char *names)
 
 #define WATCH_RCVBUF	(1 << 20)
 
+/*
+ * A client that follows notifications reads without blocking and is never
+ * used for requests: replies and notifications would interleave.
+ */
+static int subscribe(struct mpmu_client *client, const char *family, const char *group)
+{
+	int grp, ret;
+
+	grp = genl_ctrl_resolve_grp(client->sock, family, group);
+	if (grp < 0)
+		return nle_to_errno(grp);
+	ret = nl_socket_add_membership(client->sock, grp);
+	if (ret < 0)
+		return nle_to_errno(ret);
+	nl_socket_disable_seq_check(client->sock);
+	nl_socket_set_buffer_size(client->sock, WATCH_RCVBUF, 0);
+	ret = nl_socket_set_nonblocking(client->sock);
+	return ret < 0 ? nle_to_errno(ret) : 0;
+}
+
+int mpmu_watch_start(struct mpmu_client *client)
+{
+	return subscribe(client, MPMU_GENL_NAME, MPMU_GENL_MCGRP_NOTIFY);
+}
+
+int mpmu_fd(const struct mpmu_client *client)
+{
+	return nl_socket_get_fd(client->sock);
+}
+
+/* Read what has arrived, without blocking (libnl: NLE_AGAIN, nothing left). */
+static int read_pending(struct mpmu_client *client, nl_recvmsg_msg_cb_t fn, void *data)
+{
+	int ret;
+
+	nl_socket_modify_cb(client->sock, NL_CB_VALID, NL_CB_CUSTOM, fn, data);
+	do {
+		ret = nl_recvmsgs_default(client->sock);
+		/* An overrun (ENOBUFS) loses notifications: SEQ shows the gap. */
+	} while (ret >= 0 || ret == -NLE_NOMEM);
+	return ret == -NLE_AGAIN ? 0 : nle_to_errno(ret);
+}
+
 struct watch_ctx {
 	mpmu_note_fn fn;
 	void *data;
@@ -423,41 +466,84 @@ static int on_note(struct nl_msg *msg, void *data)
 	struct watch_ctx *wc = data;
 	struct mpmu_note n;
 
-	if (parse_note(msg, &n))
+	if (wc->stop || parse_note(msg, &n))
 		return NL_SKIP;
 	wc->stop = wc->fn(&n, wc->data);
-	return wc->stop ? NL_STOP : NL_OK;
+	return NL_OK;
+}
+
+int mpmu_watch_read(struct mpmu_client *client, mpmu_note_fn fn, void *data)
+{
+	struct watch_ctx wc = { .fn = fn, .data = data };
+	int ret;
+
+	ret = read_pending(client, on_note, &wc);
+	return ret ? ret : wc.stop;
 }
 
 int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data)
 {
-	struct watch_ctx wc = { .fn = fn, .data = data };
-	struct pollfd pfd = { .events = POLLIN };
-	int grp, ret;
+	struct pollfd pfd = { .fd = mpmu_fd(client), .events = POLLIN };
+	int ret;
 
-	grp = genl_ctrl_resolve_grp(client->sock, MPMU_GENL_NAME, MPMU_GENL_MCGRP_NOTIFY);
-	if (grp < 0)
-		return nle_to_errno(grp);
-	ret = nl_socket_add_membership(client->sock, grp);
-	if (ret < 0)
-		return nle_to_errno(ret);
-	nl_socket_disable_seq_check(client->sock);
-	nl_socket_set_buffer_size(client->sock, WATCH_RCVBUF, 0);
-	nl_socket_modify_cb(client->sock, NL_CB_VALID, NL_CB_CUSTOM, on_note, &wc);
-	pfd.fd = nl_socket_get_fd(client->sock);
-	while (!wc.stop) {
+	ret = mpmu_watch_start(client);
+	while (!ret) {
 		/*
 		 * libnl retries recvmsg() after a signal: wait in poll(), which
 		 * returns EINTR, so that SIGINT and SIGTERM end the watch.
 		 */
 		if (poll(&pfd, 1, -1) < 0)
 			return errno == EINTR ? -EINTR : -errno;
-		ret = nl_recvmsgs_default(client->sock);
-		/* An overrun (ENOBUFS) loses notifications: SEQ shows the gap. */
-		if (ret < 0 && ret != -NLE_NOMEM)
-			return nle_to_errno(ret);
+		ret = mpmu_watch_read(client, fn, data);
 	}
-	return wc.stop;
+	return ret;
+}
+
+/* --- the family's coming and going (nlctrl's notify group) --- */
+
+int mpmu_monitor_open(struct mpmu_client **out)
+{
+	struct mpmu_client *client;
+	int ret;
+
+	client = calloc(1, sizeof(*client));
+	if (!client)
+		return -ENOMEM;
+	client->sock = nl_socket_alloc();
+	if (!client->sock) {
+		free(client);
+		return -ENOMEM;
+	}
+	ret = genl_connect(client->sock);
+	ret = ret < 0 ? nle_to_errno(ret) : subscribe(client, "nlctrl", "notify");
+	if (ret) {
+		mpmu_close(client);
+		return ret;
+	}
+	*out = client;
+	return 0;
+}
+
+static int on_ctrl(struct nl_msg *msg, void *data)
+{
+	struct genlmsghdr *hdr = genlmsg_hdr(nlmsg_hdr(msg));
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	enum mpmu_family_change *change = data;
+
+	if (hdr->cmd != CTRL_CMD_NEWFAMILY && hdr->cmd != CTRL_CMD_DELFAMILY)
+		return NL_SKIP;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, CTRL_ATTR_MAX, NULL) ||
+	    !tb[CTRL_ATTR_FAMILY_NAME])
+		return NL_SKIP;
+	if (!strcmp(nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]), MPMU_GENL_NAME))
+		*change = hdr->cmd == CTRL_CMD_NEWFAMILY ? MPMU_FAMILY_ADDED : MPMU_FAMILY_REMOVED;
+	return NL_OK;
+}
+
+int mpmu_monitor_read(struct mpmu_client *monitor, enum mpmu_family_change *change)
+{
+	*change = MPMU_FAMILY_UNCHANGED;
+	return read_pending(monitor, on_ctrl, change);
 }
 
 const char *mpmu_note_kind_name(enum mpmu_notify_kind kind)

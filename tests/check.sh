@@ -82,14 +82,107 @@ tally "completion offers commands" completes "drain" mpmuctl dr
 tally "completion offers a command's options" completes "--signal" mpmuctl drain --si
 tally "completion offers signal names" completes "term" mpmuctl drain --signal t
 
-vmlog=$top/build/vm-results.log
-mkdir -p build
-tests/vm/run.sh 2>&1 | tee "$vmlog"
-vpass=$(grep -c '^PASS' "$vmlog" || true)
-vfail=$(grep -c '^FAIL' "$vmlog" || true)
-grep -q '^vm: ' "$vmlog" || vfail=$((vfail + 1))
-pass=$((pass + vpass))
-fail=$((fail + vfail))
+# mpmud: its unit, its options, its install.
+unit_for_checks() {	# the unit as installed, ExecStart= pointing at the build
+	sed "s|@SBINDIR@|$top/build/user|" packaging/systemd/mpmud.service > build/mpmud.service
+}
+
+unit_verifies_silently() {
+	local out
+	unit_for_checks
+	out=$(systemd-analyze verify --man=no build/mpmud.service 2>&1) || { echo "$out"; return 1; }
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+
+unit_exposure_at_most_2_5() {
+	local level
+	unit_for_checks
+	level=$(systemd-analyze security --offline=true build/mpmud.service 2>&1 |
+		sed -n 's/.*Overall exposure level for mpmud.service: \([0-9.]*\).*/\1/p')
+	echo "exposure: ${level:-none}"
+	[ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }'
+}
+
+check_config_names_file_and_line() {
+	local dir=build/conf-test out rc
+	rm -rf "$dir" && mkdir -p "$dir/d"
+	printf 'drain = term\n' > "$dir/mpmud.conf"
+	printf '# ok\n\nlog_level = verbose\n' > "$dir/d/10-x.conf"
+	out=$(build/user/mpmud --check-config -c "$dir/mpmud.conf" -d "$dir/d" 2>&1)
+	rc=$?
+	[ $rc -eq 78 ] && grep -q "^mpmud: $dir/d/10-x.conf:3: log_level: 'verbose' is not one of" <<< "$out"
+}
+
+check_config_prints_what_applies() {
+	local dir=build/conf-test
+	rm -rf "$dir" && mkdir -p "$dir/d"
+	printf 'drain = term\ntextfile = /tmp/x.prom\n' > "$dir/mpmud.conf"
+	printf 'drain = kill\n' > "$dir/d/20-later.conf"
+	printf 'drain = never\n' > "$dir/d/10-earlier.conf"
+	diff -u - <(build/user/mpmud -n -c "$dir/mpmud.conf" -d "$dir/d") <<-EOF
+	arm = yes
+	drain = kill
+	drain_timeout = 10s
+	restore_on_stop = yes
+	textfile = /tmp/x.prom
+	log_level = info
+	EOF
+}
+
+mpmud_man_lists_every_option() {
+	local opt
+	for opt in $(build/user/mpmud --help | grep -o -- '--[a-z-]*' | sort -u); do
+		[ "$opt" = --usage ] && continue
+		grep -q -- "${opt//-/\\\\-}" man/mpmud.8 || { echo "mpmud.8 lacks $opt"; return 1; }
+	done
+}
+
+install_lays_out_the_files() {
+	local d=$top/build/install-test
+	rm -rf "$d"
+	make -s install DESTDIR="$d" PREFIX=/usr > /dev/null || return 1
+	(cd "$d" && find . -type f -o -type l | sort) > build/install-files.txt
+	diff -u - build/install-files.txt <<-EOF
+	./etc/mpmud.conf
+	./lib/systemd/system/mpmud.service
+	./usr/bin/mpmuctl
+	./usr/lib/modules-load.d/mediated_pmu.conf
+	./usr/sbin/mpmud
+	./usr/share/bash-completion/completions/mpmuctl
+	./usr/share/man/man5/mpmud.conf.5
+	./usr/share/man/man7/mediated_pmu.7
+	./usr/share/man/man8/mpmuctl.8
+	./usr/share/man/man8/mpmud.8
+	EOF
+	grep -qx "ExecStart=/usr/sbin/mpmud" "$d/lib/systemd/system/mpmud.service" || return 1
+	echo "local" > "$d/etc/mpmud.conf"
+	make -s install DESTDIR="$d" PREFIX=/usr > /dev/null &&
+		grep -qx local "$d/etc/mpmud.conf" || { echo "install overwrote /etc/mpmud.conf"; return 1; }
+	make -s uninstall DESTDIR="$d" PREFIX=/usr > /dev/null || return 1
+	[ "$(cd "$d" && find . -type f)" = "./etc/mpmud.conf" ]
+}
+
+tally "mpmud.service: systemd-analyze verify prints nothing" unit_verifies_silently
+tally "mpmud.service: systemd-analyze security exposure <= 2.5" unit_exposure_at_most_2_5
+tally "mpmud --check-config: a bad line is FILE:LINE and exit 78" check_config_names_file_and_line
+tally "mpmud --check-config: conf.d in lexical order, later wins" check_config_prints_what_applies
+tally "mpmud(8) documents every option of --help" mpmud_man_lists_every_option
+tally "make install/uninstall: the promised files, /etc/mpmud.conf kept" install_lays_out_the_files
+
+# Guest tiers: the module on each kernel (busybox), then mpmud under systemd.
+tier() {	# name, command...
+	local name=$1 log=$top/build/$1-results.log tpass tfail
+	shift
+	"$@" 2>&1 | tee "$log"
+	tpass=$(grep -c '^PASS' "$log" || true)
+	tfail=$(grep -c '^FAIL' "$log" || true)
+	grep -q "^$name: " "$log" || tfail=$((tfail + 1))
+	pass=$((pass + tpass))
+	fail=$((fail + tfail))
+}
+
+tier vm tests/vm/run.sh
+tier sysd tests/sysd/run.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

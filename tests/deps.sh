@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian packages that building and testing need: the three
 # supported kernels with their headers (the VM tier boots them), QEMU,
-# busybox, shunit2, and the kernel sources (checkpatch.pl lives there).
+# busybox, shunit2, the kernel sources (checkpatch.pl lives there),
+# libsystemd for mpmud, and debootstrap for the systemd guest's image.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
 packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
-	pkg-config libnl-genl-3-dev libjson-c-dev
+	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
+	debootstrap e2fsprogs
 	qemu-system-x86 busybox-static shunit2
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64

@@ -118,23 +118,8 @@ boot() {
 		< /dev/null > "$log" 2>&1 || true
 }
 
-# Turn the console log into PASS/FAIL lines: shunit2 prints each test's
-# name, then an ASSERT line per failed assertion.
 report() {
-	local kver=$1 log=$build/$1/console.log
-	tr -d '\r' < "$log" | awk -v k="$kver" '
-		function flush() { if (t != "") { print (bad ? "FAIL " : "PASS ") k " " t; t = "" } }
-		/MPMU-SUITE-BEGIN/ { insuite = 1; suite = $2; seen[suite] = 1; next }
-		/MPMU-SUITE-END/ { flush(); insuite = 0; ended[suite] = 1; next }
-		!insuite { next }
-		/^test_[A-Za-z0-9_]*$/ { flush(); t = $0; bad = 0; next }
-		/ASSERT:|shunit2:ERROR/ { bad = 1 }
-		{ if (t != "") print "    " $0 > "/dev/stderr" }
-		END {
-			flush()
-			n = 0; for (s in seen) { n++; if (!(s in ended)) print "FAIL " k " " s "-did-not-finish" }
-			if (n == 0) print "FAIL " k " guest-did-not-run"
-		}'
+	"$top/tests/tools/shunit-report" "$1" < "$build/$1/console.log"
 }
 
 run_kernel() {

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpmud's log: native journal entries with the structured fields of SPEC §5
+ * (MPMU_EVENT=, MPMU_PID=, MPMU_COMM=, MPMU_REFCOUNT=,
+ * MPMU_INCLUDE_GUEST_EVENTS=).  When stderr is not the journal (mpmud run
+ * by hand), each message is also printed there.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+
+#include "mpmud.h"
+
+#define FIELD_MAX	10
+#define FIELD_LEN	(MPMU_GUEST_NAME_LEN + 32)
+
+static int max_level = LOG_INFO;
+
+void log_set_level(int level)
+{
+	max_level = level;
+}
+
+/* systemd sets JOURNAL_STREAM=dev:ino when stderr is a journal stream. */
+static bool stderr_is_journal(void)
+{
+	unsigned long long dev, ino;
+	const char *env = getenv("JOURNAL_STREAM");
+	struct stat s;
+
+	return env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+	       !fstat(STDERR_FILENO, &s) && s.st_dev == dev && s.st_ino == ino;
+}
+
+struct entry {
+	struct iovec iov[FIELD_MAX];
+	char buf[FIELD_MAX][FIELD_LEN];
+	int n;
+};
+
+static void field(struct entry *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void field(struct entry *e, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (e->n == FIELD_MAX)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(e->buf[e->n], FIELD_LEN, fmt, ap);
+	va_end(ap);
+	if (len >= FIELD_LEN)
+		len = FIELD_LEN - 1;
+	e->iov[e->n].iov_base = e->buf[e->n];
+	e->iov[e->n].iov_len = len;
+	e->n++;
+}
+
+void log_event(int priority, const struct log_fields *f, const char *fmt, ...)
+{
+	char message[512];
+	struct entry e = { .n = 0 };
+	va_list ap;
+
+	if (priority > max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	field(&e, "MESSAGE=%s", message);
+	field(&e, "PRIORITY=%d", priority);
+	field(&e, "SYSLOG_IDENTIFIER=mpmud");
+	if (f && f->event)
+		field(&e, "MPMU_EVENT=%s", f->event);
+	if (f && f->pid) {
+		field(&e, "MPMU_PID=%d", (int)f->pid);
+		field(&e, "MPMU_COMM=%s", f->comm ? f->comm : "");
+	}
+	if (f && f->guest && *f->guest)
+		field(&e, "MPMU_GUEST=%s", f->guest);
+	if (f && f->counts) {
+		field(&e, "MPMU_REFCOUNT=%u", f->refcount);
+		field(&e, "MPMU_INCLUDE_GUEST_EVENTS=%u", f->include_guest_events);
+	}
+	sd_journal_sendv(e.iov, e.n);
+	if (!stderr_is_journal())
+		fprintf(stderr, "mpmud: %s\n", message);
+}
+
+/* One journal entry per transition the module reports. */
+void log_note(const struct mpmu_note *n)
+{
+	struct log_fields f = {
+		.event = mpmu_note_kind_name(n->kind),
+		.pid = n->pid,
+		.comm = n->comm,
+		.counts = true,
+		.refcount = n->refcount,
+		.include_guest_events = n->include_guest_events,
+	};
+	char guest[MPMU_GUEST_NAME_LEN] = "";
+
+	switch (n->kind) {
+	case MPMU_NOTIFY_VM_ACQUIRED:
+		if (!mpmu_guest_name(n->pid, guest, sizeof(guest)))
+			f.guest = guest;
+		log_event(LOG_INFO, &f, "VM of pid %d (%s)%s%s took the mediated PMU; %u VMs hold it",
+			  n->pid, n->comm, *guest ? " guest " : "", guest, n->refcount);
+		break;
+	case MPMU_NOTIFY_VM_RELEASED:
+		log_event(LOG_INFO, &f, "VM of pid %d (%s) released the mediated PMU; %u VMs hold it",
+			  n->pid, n->comm, n->refcount);
+		break;
+	case MPMU_NOTIFY_VM_REJECTED:
+		log_event(LOG_WARNING, &f,
+			  "VM creation by pid %d (%s) refused (EBUSY): %u include-guest perf events are live; see 'mpmuctl events', or 'mpmuctl drain'",
+			  n->pid, n->comm, n->include_guest_events);
+		break;
+	case MPMU_NOTIFY_EVENT_REJECTED:
+		log_event(LOG_NOTICE, &f,
+			  "perf event on PMU %s by pid %d (%s) refused (EOPNOTSUPP): %u VMs hold the mediated PMU; count with exclude_guest (:H) instead",
+			  n->pmu, n->pid, n->comm, n->refcount);
+		break;
+	case MPMU_NOTIFY_DRAINED:
+		log_event(LOG_INFO, &f, "no include-guest perf event left: VMs can take the mediated PMU");
+		break;
+	default:
+		log_event(LOG_DEBUG, &f, "notification of unknown kind %d", n->kind);
+		break;
+	}
+}

@@ -1,0 +1,365 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# mpmud under real systemd (PID 1), in a Debian guest where the project was
+# installed by its own "make install", the module loaded by modules-load.d.
+# The boot itself is under test too: mpmu-blocker.service holds an
+# include-guest event from before mpmud starts; the tests' config says
+# drain = term; the stand-in libvirtd.service records what it saw at start.
+
+SYS=/sys/kernel/mediated_pmu
+TEXTFILE=/var/lib/prometheus/node-exporter/mediated_pmu.prom
+FAKE_WATCHDOG=/srv/mpmu-root/proc/sys/kernel/nmi_watchdog
+SAVED_WATCHDOG=/srv/mpmu-root/run/mpmu/nmi_watchdog
+HOLD_DIR=/run/mpmu-holds
+mkdir -p "$HOLD_DIR"
+
+prop() { systemctl show -p "$1" --value mpmud.service; }
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+	n=$(($1 * 10))
+	shift
+	while ! "$@" > /dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+is_active() { [ "$(prop ActiveState)" = active ]; }
+status_is() { [ "$(prop StatusText)" = "$1" ]; }
+
+# The value of FIELD in the last journal entry of mpmud with MPMU_EVENT=EVENT
+# logged since the test began.
+field() {
+	journalctl -q -u mpmud.service --since "@$T0" "MPMU_EVENT=$1" -o export |
+		sed -n "s/^$2=//p" | tail -n 1
+}
+
+logged() {	# EVENT: an entry exists
+	[ -n "$(field "$1" MESSAGE)" ]
+}
+
+message_logged() {	# PATTERN: a message of mpmud matches (grep -E)
+	journalctl -q -u mpmud.service --since "@$T0" -o cat | grep -Eq "$1"
+}
+
+# hold vm|event ARGS...: a holder in the background; prints its pid once it
+# holds the resource (nothing if it failed).
+hold() {
+	_n=$((${_n:-0} + 1))
+	rm -f "$HOLD_DIR/ready.$_n"
+	mpmu-probe "$@" --hold "$HOLD_DIR/ready.$_n" > "$HOLD_DIR/out.$_n" 2>&1 &
+	_pid=$!
+	if wait_for 30 test -e "$HOLD_DIR/ready.$_n"; then
+		echo "$_pid"
+	else
+		cat "$HOLD_DIR/out.$_n" >&2
+	fi
+}
+
+# Holders are children of a command substitution's subshell: "wait" cannot
+# see them.  Done when the process is gone or a zombie (its files closed).
+gone() {
+	[ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+release() {
+	kill -TERM "$1" 2>/dev/null
+	wait_for 30 gone "$1"
+}
+
+metric() {	# NAME [FILE]: its value in the textfile
+	sed -n "s/^$1 //p" "${2:-$TEXTFILE}"
+}
+
+metric_is() {	# NAME VALUE [FILE]
+	[ "$(metric "$1" "${3:-$TEXTFILE}")" = "$2" ]
+}
+
+prop_is() {	# PROPERTY VALUE
+	[ "$(prop "$1")" = "$2" ]
+}
+
+setUp() {
+	T0=$(date +%s)
+	sleep 1		# journal timestamps: "since" has one-second resolution
+}
+
+tearDown() {
+	rm -f /etc/mpmud.conf.d/90-*.conf
+}
+
+test_boot_order_mpmud_ready_before_libvirtd() {
+	assertEquals "what the stand-in libvirtd saw: $(cat /run/standin.txt)" \
+		"mpmud=active check=0 events=0" "$(tr '\n' ' ' < /run/standin.txt | sed 's/ $//')"
+	mpmud_ready=$(prop ActiveEnterTimestampMonotonic)
+	libvirtd_start=$(systemctl show -p ExecMainStartTimestampMonotonic --value libvirtd.service)
+	assertTrue "mpmud ready ($mpmud_ready) before libvirtd ran ($libvirtd_start)" \
+		"[ $mpmud_ready -gt 0 ] && [ $mpmud_ready -lt $libvirtd_start ]"
+}
+
+test_boot_drain_ended_the_blocker() {
+	T0=0
+	blocker=$(systemctl show -p ExecMainPID --value mpmu-blocker.service)
+	assertEquals "blocker stopped" inactive \
+		"$(systemctl show -p ActiveState --value mpmu-blocker.service)"
+	assertEquals "drain_action names the owner" "$blocker" "$(field drain_action MPMU_PID)"
+	assertEquals "drain_action comm" mpmu-probe "$(field drain_action MPMU_COMM)"
+	assertEquals "drained after the drain" 0 "$(field drained MPMU_INCLUDE_GUEST_EVENTS)"
+	assertEquals "no include-guest event left" 0 "$(cat $SYS/include_guest_events)"
+	assertEquals "the module is armed" 1 "$(cat $SYS/enabled)"
+}
+
+test_status_text_follows_the_module() {
+	assertTrue "idle status: $(prop StatusText)" \
+		"wait_for 10 status_is '0 VMs hold the mediated PMU; 0 blocking events'"
+	v=$(hold vm)
+	assertNotNull "a VM" "$v"
+	assertTrue "one VM: $(prop StatusText)" \
+		"wait_for 10 status_is '1 VM holds the mediated PMU; 0 blocking events'"
+	release "$v"
+	assertTrue "released: $(prop StatusText)" \
+		"wait_for 10 status_is '0 VMs hold the mediated PMU; 0 blocking events'"
+}
+
+test_vm_refusal_is_logged_with_fields() {
+	e=$(hold event)
+	assertNotNull "an include-guest event" "$e"
+	assertEquals "VM refused" EBUSY "$(mpmu-probe vm)"
+	assertTrue "vm_rejected logged" "wait_for 10 logged vm_rejected"
+	assertEquals "MPMU_COMM" mpmu-probe "$(field vm_rejected MPMU_COMM)"
+	assertNotNull "MPMU_PID" "$(field vm_rejected MPMU_PID)"
+	assertEquals "MPMU_REFCOUNT" 0 "$(field vm_rejected MPMU_REFCOUNT)"
+	assertEquals "MPMU_INCLUDE_GUEST_EVENTS" 1 "$(field vm_rejected MPMU_INCLUDE_GUEST_EVENTS)"
+	assertEquals "warning priority" 4 "$(field vm_rejected PRIORITY)"
+	assertTrue "blocking event in STATUS=: $(prop StatusText)" \
+		"wait_for 10 status_is '0 VMs hold the mediated PMU; 1 blocking event'"
+	release "$e"
+}
+
+test_event_refusal_is_logged_with_fields() {
+	v=$(hold vm -name guest=web01)
+	assertNotNull "a VM" "$v"
+	assertTrue "vm_acquired logged" "wait_for 10 logged vm_acquired"
+	assertEquals "vm_acquired MPMU_PID" "$v" "$(field vm_acquired MPMU_PID)"
+	assertEquals "vm_acquired MPMU_REFCOUNT" 1 "$(field vm_acquired MPMU_REFCOUNT)"
+	assertEquals "vm_acquired names the guest" web01 "$(field vm_acquired MPMU_GUEST)"
+	assertEquals "event refused" EOPNOTSUPP "$(mpmu-probe event)"
+	assertTrue "event_rejected logged" "wait_for 10 logged event_rejected"
+	assertEquals "MPMU_COMM" mpmu-probe "$(field event_rejected MPMU_COMM)"
+	assertEquals "MPMU_REFCOUNT" 1 "$(field event_rejected MPMU_REFCOUNT)"
+	assertEquals "MPMU_INCLUDE_GUEST_EVENTS" 0 "$(field event_rejected MPMU_INCLUDE_GUEST_EVENTS)"
+	assertEquals "notice priority" 5 "$(field event_rejected PRIORITY)"
+	release "$v"
+	assertTrue "vm_released logged" "wait_for 10 logged vm_released"
+	assertEquals "vm_released MPMU_REFCOUNT" 0 "$(field vm_released MPMU_REFCOUNT)"
+}
+
+test_textfile_metrics() {
+	v=$(hold vm)
+	assertTrue "refcount 1 in the textfile" "wait_for 10 metric_is mediated_pmu_refcount 1"
+	assertEquals "enabled" 1 "$(metric mediated_pmu_enabled)"
+	assertEquals "include_guest_events" 0 "$(metric mediated_pmu_include_guest_events)"
+	assertEquals "unmanaged_vms" "$(cat $SYS/unmanaged_vms)" "$(metric mediated_pmu_unmanaged_vms)"
+	assertEquals "rejected VMs" "$(cat $SYS/rejected_vms)" "$(metric mediated_pmu_rejected_vms_total)"
+	assertEquals "rejected events" "$(cat $SYS/rejected_events)" \
+		"$(metric mediated_pmu_rejected_events_total)"
+	assertEquals "one drain (at boot)" 1 "$(metric mediated_pmu_drains_total)"
+	assertTrue "info: $(grep ^mediated_pmu_info $TEXTFILE)" \
+		"grep -Eq '^mediated_pmu_info\{version=\"$(cat $SYS/version)\",mode=\"arbitrate\"\} 1$' $TEXTFILE"
+	for m in enabled refcount include_guest_events unmanaged_vms; do
+		assertTrue "$m is a gauge" "grep -qx '# TYPE mediated_pmu_$m gauge' $TEXTFILE"
+	done
+	for m in rejected_vms_total rejected_events_total drains_total; do
+		assertTrue "$m is a counter" "grep -qx '# TYPE mediated_pmu_$m counter' $TEXTFILE"
+	done
+	assertEquals "a HELP line per metric" 8 "$(grep -c '^# HELP mediated_pmu_' $TEXTFILE)"
+	assertTrue "no temporary file left" "[ \$(ls $(dirname $TEXTFILE) | wc -l) -eq 1 ]"
+	release "$v"
+	assertTrue "refcount back to 0" "wait_for 10 metric_is mediated_pmu_refcount 0"
+}
+
+test_config_error_fails_the_unit_with_the_line() {
+	printf 'drain = report\n# the next line is wrong\ndrain = sometimes\n' \
+		> /etc/mpmud.conf.d/90-bad.conf
+	assertFalse "restart fails" "systemctl restart mpmud.service"
+	assertEquals "failed" failed "$(prop ActiveState)"
+	assertEquals "exit status 78 (EX_CONFIG)" 78 "$(prop ExecMainStatus)"
+	assertTrue "the file and line in the journal" \
+		"message_logged '^/etc/mpmud.conf.d/90-bad.conf:3: drain: .sometimes.'"
+	assertEquals "config_error" 3 "$(field config_error PRIORITY)"
+	assertEquals "not restarted (RestartPreventExitStatus)" failed "$(prop ActiveState)"
+	rm -f /etc/mpmud.conf.d/90-bad.conf
+	systemctl reset-failed mpmud.service
+	assertTrue "starts once fixed" "systemctl start mpmud.service"
+	assertTrue "active" is_active
+}
+
+test_reload_with_a_bad_config_keeps_the_old_one() {
+	pid=$(prop MainPID)
+	other=/var/lib/prometheus/node-exporter/other.prom
+	printf 'textfile = %s\nlog_level = loud\n' "$other" > /etc/mpmud.conf.d/90-bad.conf
+	assertTrue "reload" "systemctl reload mpmud.service"
+	assertTrue "the error is logged" \
+		"wait_for 10 message_logged '^/etc/mpmud.conf.d/90-bad.conf:2: log_level: .loud.'"
+	assertTrue "and that the old config stays" \
+		"wait_for 10 message_logged 'keeping the previous configuration'"
+	assertEquals "still running, same process" "$pid" "$(prop MainPID)"
+	assertTrue "active" is_active
+	v=$(hold vm)
+	assertTrue "the old textfile is still written" \
+		"wait_for 10 metric_is mediated_pmu_refcount 1"
+	assertFalse "the new path is not" "[ -e $other ]"
+	release "$v"
+
+	printf 'textfile = %s\n' "$other" > /etc/mpmud.conf.d/90-good.conf
+	rm -f /etc/mpmud.conf.d/90-bad.conf
+	assertTrue "reload" "systemctl reload mpmud.service"
+	assertTrue "applied" "wait_for 10 message_logged 'reload: configuration applied'"
+	v=$(hold vm)
+	assertTrue "the new textfile is written" "wait_for 10 metric_is mediated_pmu_refcount 1 $other"
+	release "$v"
+	rm -f "$other"
+	systemctl reload mpmud.service
+}
+
+test_log_level_filters_the_journal() {
+	printf 'log_level = warning\n' > /etc/mpmud.conf.d/90-quiet.conf
+	systemctl reload mpmud.service
+	assertTrue "applied" "wait_for 10 message_logged 'reload: configuration applied'"
+	T0=$(date +%s)
+	sleep 1
+	v=$(hold vm)
+	assertEquals "refused" EOPNOTSUPP "$(mpmu-probe event)"
+	release "$v"
+	e=$(hold event)
+	assertEquals "refused" EBUSY "$(mpmu-probe vm)"
+	assertTrue "a warning (vm_rejected) is logged" "wait_for 10 logged vm_rejected"
+	assertFalse "info (vm_acquired) is not" "logged vm_acquired"
+	assertFalse "notice (event_rejected) is not" "logged event_rejected"
+	release "$e"
+	rm -f /etc/mpmud.conf.d/90-quiet.conf
+	systemctl reload mpmud.service
+}
+
+test_kill_9_restart_reports_the_truth() {
+	v=$(hold vm)
+	assertNotNull "a VM" "$v"
+	pid=$(prop MainPID)
+	restarts=$(prop NRestarts)
+	kill -9 "$pid"
+	assertTrue "restarted by systemd" \
+		"wait_for 30 prop_is NRestarts $((restarts + 1))"
+	assertTrue "active again" "wait_for 30 is_active"
+	assertNotEquals "a new process" "$pid" "$(prop MainPID)"
+	assertTrue "STATUS= from the kernel's truth: $(prop StatusText)" \
+		"wait_for 10 status_is '1 VM holds the mediated PMU; 0 blocking events'"
+	assertTrue "textfile too" "wait_for 10 metric_is mediated_pmu_refcount 1"
+	assertEquals "still refusing include-guest events" EOPNOTSUPP "$(mpmu-probe event)"
+	release "$v"
+	assertTrue "and follows the release" \
+		"wait_for 10 status_is '0 VMs hold the mediated PMU; 0 blocking events'"
+}
+
+test_module_unload_and_reload_reconnects() {
+	assertTrue "rmmod" "rmmod mediated_pmu"
+	assertTrue "says so: $(prop StatusText)" \
+		"wait_for 10 status_is 'mediated_pmu module not loaded; waiting for it'"
+	assertTrue "logged" "wait_for 10 message_logged 'module was unloaded; waiting'"
+	assertTrue "still running" is_active
+	# Loaded disarmed: mpmud must arm the new instance (arm = yes).
+	assertTrue "modprobe" "modprobe mediated_pmu enable=0"
+	assertTrue "reconnected" "wait_for 10 message_logged 'module is back; reconnected and armed'"
+	assertTrue "re-armed" "wait_for 10 grep -qx 1 $SYS/enabled"
+	v=$(hold vm)
+	assertTrue "follows the new instance" "wait_for 10 logged vm_acquired"
+	release "$v"
+}
+
+test_watchdog_sec_is_honoured() {
+	mkdir -p /run/systemd/system/mpmud.service.d
+	printf '[Service]\nWatchdogSec=2s\n' > /run/systemd/system/mpmud.service.d/watchdog.conf
+	systemctl daemon-reload
+	systemctl restart mpmud.service
+	restarts=$(prop NRestarts)
+	pid=$(prop MainPID)
+	assertEquals "WatchdogUSec" 2s "$(prop WatchdogUSec)"
+	sleep 8
+	assertEquals "no watchdog restart in 4 intervals" "$restarts" "$(prop NRestarts)"
+	assertEquals "same process" "$pid" "$(prop MainPID)"
+	rm -r /run/systemd/system/mpmud.service.d
+	systemctl daemon-reload
+	systemctl restart mpmud.service
+}
+
+# Mount options of PATH in mpmud's mount namespace ("rw,..." or "ro,...").
+# (Not "test -w": under TCG the kernel itself makes nmi_watchdog 0444, no
+# hard-lockup detector being available.)
+mount_opts() {
+	awk -v p="$1" '$5 == p { o = $6 } END { print o }' "/proc/$(prop MainPID)/mountinfo"
+}
+
+test_sandbox_leaves_what_mpmud_needs_writable() {
+	pid=$(prop MainPID)
+	in_unit() { nsenter -t "$pid" -m -- sh -c "$1"; }
+	assertEquals "nmi_watchdog sysctl writable: $(mount_opts /proc/sys/kernel/nmi_watchdog)" \
+		rw "$(mount_opts /proc/sys/kernel/nmi_watchdog | cut -d, -f1)"
+	assertEquals "other sysctls read-only" ro "$(mount_opts /proc/sys | cut -d, -f1)"
+	assertTrue "/run/mpmu writable" "in_unit 'test -w /run/mpmu'"
+	assertTrue "textfile dir writable" "in_unit 'test -w $(dirname $TEXTFILE)'"
+	assertFalse "/etc read-only" "in_unit 'test -w /etc/mpmud.conf'"
+	assertFalse "/usr read-only" "in_unit 'test -w /usr/sbin/mpmud'"
+}
+
+test_stop_restores_the_nmi_watchdog() {
+	assertEquals "the boot drain turned it off" 0 "$(cat $FAKE_WATCHDOG)"
+	assertEquals "and saved the old value" 1 "$(cat $SAVED_WATCHDOG)"
+	systemctl stop mpmud.service
+	assertEquals "restored" 1 "$(cat $FAKE_WATCHDOG)"
+	assertFalse "saved value consumed" "[ -e $SAVED_WATCHDOG ]"
+	assertTrue "logged" "message_logged 'restore: NMI watchdog set back to 1'"
+	systemctl start mpmud.service
+	assertTrue "active" is_active
+}
+
+test_stop_keeps_the_watchdog_off_while_vms_hold_the_pmu() {
+	echo 0 > "$FAKE_WATCHDOG"	# as a drain leaves it
+	mkdir -p "$(dirname $SAVED_WATCHDOG)"
+	echo 1 > "$SAVED_WATCHDOG"
+	v=$(hold vm)
+	systemctl stop mpmud.service
+	assertEquals "still off: its counters would be refused" 0 "$(cat $FAKE_WATCHDOG)"
+	assertEquals "saved value kept for mpmuctl restore" 1 "$(cat $SAVED_WATCHDOG)"
+	assertTrue "logged" "message_logged '1 VMs hold the mediated PMU; the NMI watchdog stays off'"
+	release "$v"
+	assertTrue "mpmuctl restore finishes the job" "MPMU_ROOT=/srv/mpmu-root mpmuctl restore"
+	assertEquals "restored" 1 "$(cat $FAKE_WATCHDOG)"
+	systemctl start mpmud.service
+	assertTrue "active" is_active
+}
+
+test_no_sanitizer_report_from_mpmud() {
+	T0=0
+	assertFalse "$(journalctl -q -b -u mpmud.service -o cat | grep -E -m3 'Sanitizer|runtime error')" \
+		"journalctl -q -b -u mpmud.service -o cat | grep -Eq 'Sanitizer|runtime error'"
+}
+
+# In this order: the first tests read what the boot did.
+ALL_TESTS="test_boot_order_mpmud_ready_before_libvirtd test_boot_drain_ended_the_blocker
+	test_status_text_follows_the_module test_vm_refusal_is_logged_with_fields
+	test_event_refusal_is_logged_with_fields test_textfile_metrics
+	test_stop_restores_the_nmi_watchdog test_stop_keeps_the_watchdog_off_while_vms_hold_the_pmu
+	test_config_error_fails_the_unit_with_the_line
+	test_reload_with_a_bad_config_keeps_the_old_one test_log_level_filters_the_journal
+	test_kill_9_restart_reports_the_truth
+	test_module_unload_and_reload_reconnects test_watchdog_sec_is_honoured
+	test_sandbox_leaves_what_mpmud_needs_writable test_no_sanitizer_report_from_mpmud"
+
+suite() {
+	for t in ${MPMU_TESTS:-$ALL_TESTS}; do
+		suite_addTest "$t"
+	done
+}
+
+. shunit2

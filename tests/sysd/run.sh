@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The systemd tier: boot a Debian 12 guest with systemd as PID 1 (Debian's
+# own kernel and initrd, a virtio disk made from the cached debootstrap
+# root, tests/sysd/image.sh), the project installed by its own
+# "make install" (ASan/UBSan build), the module for that kernel loaded by
+# modules-load.d.  The guest runs tests/sysd/guest/.../test_mpmud.sh once
+# booted and powers off.  Prints "PASS|FAIL sysd <test>" lines and, last,
+# "sysd: N passed, N failed".
+#
+#   tests/sysd/run.sh [-T TEST,...] [KERNEL_VERSION]   (default: the installed 6.12 amd64)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$top/build/sysd
+tests=""
+while getopts "T:" opt; do
+	case $opt in
+	T) tests=$OPTARG ;;
+	*) echo "usage: $0 [-T TEST,...] [KERNEL]" >&2; exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
+kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
+	sed 's/^vmlinuz-//' | sort -V | tail -n 1)}
+
+fail() {
+	echo "FAIL sysd $1"
+	echo "sysd: 0 passed, 1 failed"
+	exit 1
+}
+
+[ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] && [ -d "/usr/src/linux-headers-$kver" ] ||
+	fail "no-6.12-kernel-with-initrd-and-headers(run-tests/deps.sh)"
+rootfs=$("$top/tests/sysd/image.sh") || fail "debootstrap-image-builds"
+
+rm -rf "$build"
+mkdir -p "$build/kmod"
+stage=$build/stage
+
+# The module, W=1, from a copy of the sources (the tree stays clean).
+cp -r "$top"/kmod/*.c "$top"/kmod/*.h "$top"/kmod/Kbuild "$top"/kmod/uapi "$build/kmod/"
+make -s -C "/usr/src/linux-headers-$kver" M="$build/kmod" W=1 modules \
+	> "$build/kmod.log" 2>&1 || { cat "$build/kmod.log"; fail "module-builds"; }
+
+cp -a "$rootfs" "$stage"
+rm -f "$stage/.complete"
+make -s -C "$top" install DESTDIR="$stage" PREFIX=/usr SANITIZE=1 O=build/asan
+install -D -m 0644 "$build/kmod/mediated_pmu.ko" \
+	"$stage/lib/modules/$kver/updates/mediated_pmu.ko"
+# KVM for the guest's kernel: kvm-amd and what it needs, from modules.dep.
+line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "/lib/modules/$kver/modules.dep")
+for m in ${line%%:*} ${line#*:}; do
+	install -D -m 0644 "/lib/modules/$kver/$m" "$stage/lib/modules/$kver/$m"
+done
+cp "/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$stage/lib/modules/$kver/"
+depmod -b "$stage" "$kver"
+
+cp -a "$top/tests/sysd/guest/root/." "$stage/"
+mkdir -p "$stage/var/lib/prometheus/node-exporter"
+cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
+	-o "$stage/usr/local/bin/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+systemctl --root="$stage" enable mpmud.service libvirtd.service mpmu-blocker.service \
+	mpmu-tests.service > /dev/null 2>&1
+
+truncate -s 2G "$build/disk.img"
+mkfs.ext4 -q -F -d "$stage" "$build/disk.img"
+rm -rf "$stage"
+
+timeout --foreground 900 qemu-system-x86_64 \
+	-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+	-smp 2 -m 2G -nographic -no-reboot -nodefaults \
+	-serial "file:$build/console.log" -serial "file:$build/results.log" \
+	-drive "file=$build/disk.img,format=raw,if=virtio" \
+	-kernel "/boot/vmlinuz-$kver" -initrd "/boot/initrd.img-$kver" \
+	-append "console=ttyS0 root=/dev/vda rw panic=-1 loglevel=4 mpmu.tests=$tests" \
+	< /dev/null > "$build/qemu.log" 2>&1 || true
+rm -f "$build/disk.img"
+
+"$top/tests/tools/shunit-report" sysd < "$build/results.log" \
+	> "$build/report.txt" 2> "$build/details.log"
+cat "$build/report.txt"
+if grep -q '^FAIL' "$build/report.txt"; then
+	echo "--- sysd: failure details in $build/details.log, console and mpmud's journal in $build/console.log"
+	grep -B1 -A8 "ASSERT\|ERROR" "$build/details.log" | head -60 || true
+fi
+pass=$(grep -c '^PASS' "$build/report.txt" || true)
+fail=$(grep -c '^FAIL' "$build/report.txt" || true)
+echo "sysd: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
