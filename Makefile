@@ -19,12 +19,12 @@ DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c libsystemd 2
 DEPS_LIBS := $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c 2>/dev/null) -lm
 SYSTEMD_LIBS := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(DEPS_CFLAGS)
-CFLAGS += -DMPMU_TOOLS_VERSION='"$(VERSION)"'
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(DEPS_CFLAGS)
+override CFLAGS += -DMPMU_TOOLS_VERSION='"$(VERSION)"'
 # make SANITIZE=1: the ASan/UBSan build that make check tests
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=address,undefined
 endif
 O ?= build/user
 ifeq ($(V),1)
@@ -47,7 +47,7 @@ user: $(O)/mpmuctl $(O)/mpmud
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/libmpmu.a: $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
@@ -84,11 +84,13 @@ SYSTEMDUNITDIR ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir sys
 MODULESLOADDIR ?= $(or $(shell $(PKG_CONFIG) --variable=modulesloaddir systemd 2>/dev/null),/usr/lib/modules-load.d)
 COMPLETIONDIR ?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 MODULEDIR ?= /lib/modules/$(KVER)/updates
+LIBVIRTHOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks/qemu.d
 
 INSTALLED := $(BINDIR)/mpmuctl $(SBINDIR)/mpmud \
 	$(MANDIR)/man7/mediated_pmu.7 $(MANDIR)/man8/mpmuctl.8 $(MANDIR)/man8/mpmud.8 \
 	$(MANDIR)/man5/mpmud.conf.5 $(SYSTEMDUNITDIR)/mpmud.service \
-	$(MODULESLOADDIR)/mediated_pmu.conf $(COMPLETIONDIR)/mpmuctl
+	$(MODULESLOADDIR)/mediated_pmu.conf $(COMPLETIONDIR)/mpmuctl \
+	$(LIBVIRTHOOKDIR)/50-mediated-pmu
 
 install: user
 	install -D -m 0755 $(O)/mpmuctl $(DESTDIR)$(BINDIR)/mpmuctl
@@ -104,6 +106,7 @@ install: user
 	install -D -m 0644 packaging/modules-load.d/mediated_pmu.conf \
 		$(DESTDIR)$(MODULESLOADDIR)/mediated_pmu.conf
 	install -D -m 0644 packaging/bash-completion/mpmuctl $(DESTDIR)$(COMPLETIONDIR)/mpmuctl
+	install -D -m 0755 packaging/libvirt/50-mediated-pmu $(DESTDIR)$(LIBVIRTHOOKDIR)/50-mediated-pmu
 	install -d $(DESTDIR)$(SYSCONFDIR)/mpmud.conf.d
 	# An admin's configuration is never overwritten.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mpmud.conf ] || \
@@ -112,6 +115,32 @@ install: user
 # The module for KVER, for hosts without DKMS (run depmod afterwards).
 install-module: module
 	install -D -m 0644 kmod/mediated_pmu.ko $(DESTDIR)$(MODULEDIR)/mediated_pmu.ko
+
+# Packages, built from a copy of the tree in build/: .deb (with the source
+# package) and .rpm.
+PKG_TREE = build/$(1)/mediated-pmu-$(VERSION)
+# The tree as git sees it (tracked and new files, never build products).
+stage_tree = rm -rf build/$(1) && mkdir -p $(PKG_TREE) && \
+	git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(PKG_TREE)
+
+deb:
+	$(call stage_tree,deb)
+	cp -r packaging/debian $(call PKG_TREE,deb)/debian
+	cd $(call PKG_TREE,deb) && dpkg-buildpackage -us -uc --build=full > ../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	@ls build/deb/*.deb
+
+# rpmbuild --nodeps: a Debian build machine has no RPM database to check
+# BuildRequires against (the Debian packages provide them).
+RPM_TOP = $(CURDIR)/build/rpm
+rpm:
+	$(call stage_tree,rpm)
+	mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/SPECS
+	tar -C build/rpm -czf $(RPM_TOP)/SOURCES/mediated-pmu-$(VERSION).tar.gz mediated-pmu-$(VERSION)
+	sed 's/@VERSION@/$(VERSION)/' packaging/rpm/mediated-pmu.spec.in > $(RPM_TOP)/SPECS/mediated-pmu.spec
+	rpmbuild -ba --nodeps --define "_topdir $(RPM_TOP)" $(RPM_TOP)/SPECS/mediated-pmu.spec \
+		> $(RPM_TOP)/build.log 2>&1 || { tail -40 $(RPM_TOP)/build.log; exit 1; }
+	@ls build/rpm/RPMS/*/*.rpm build/rpm/SRPMS/*.rpm
 
 # Leaves /etc/mpmud.conf and its drop-ins: they are the admin's.
 uninstall:
@@ -136,4 +165,4 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user install install-module uninstall unit deps checkpatch style check demo clean
+.PHONY: all module user install install-module uninstall deb rpm unit deps checkpatch style check demo clean

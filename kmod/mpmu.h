@@ -16,8 +16,6 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 
-#define MPMU_VERSION "0.1.0"
-
 struct perf_event;
 struct pmu;
 struct task_struct;

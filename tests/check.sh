@@ -4,7 +4,10 @@
 #   style: checkpatch --strict clean
 #   unit:  libmpmu's parsers and helpers, under ASan/UBSan
 #   build: W=1 clean for each kernel (inside the VM tier)
+#   pkg:   .deb and .rpm build and lint clean, hold what they promise; DKMS
+#          builds for each kernel; the libvirt hook as libvirtd runs it
 #   vm:    the module in QEMU guests of each installed kernel
+#   sysd:  mpmud under systemd in a Debian guest
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -143,6 +146,7 @@ install_lays_out_the_files() {
 	make -s install DESTDIR="$d" PREFIX=/usr > /dev/null || return 1
 	(cd "$d" && find . -type f -o -type l | sort) > build/install-files.txt
 	diff -u - build/install-files.txt <<-EOF
+	./etc/libvirt/hooks/qemu.d/50-mediated-pmu
 	./etc/mpmud.conf
 	./lib/systemd/system/mpmud.service
 	./usr/bin/mpmuctl
@@ -181,6 +185,7 @@ tier() {	# name, command...
 	fail=$((fail + tfail))
 }
 
+tier pkg tests/pkg/host.sh
 tier vm tests/vm/run.sh
 tier sysd tests/sysd/run.sh
 

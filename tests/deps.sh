@@ -3,7 +3,8 @@
 # Install the Debian packages that building and testing need: the three
 # supported kernels with their headers (the VM tier boots them), QEMU,
 # busybox, shunit2, the kernel sources (checkpatch.pl lives there),
-# libsystemd for mpmud, and debootstrap for the systemd guest's image.
+# libsystemd for mpmud, debootstrap for the systemd guest's image, and the
+# Debian and RPM packaging tools (with their linters) and DKMS.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
 	debootstrap e2fsprogs
+	debhelper dh-dkms dkms lintian rpm rpmlint bash-completion
 	qemu-system-x86 busybox-static shunit2
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64

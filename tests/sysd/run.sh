@@ -39,7 +39,7 @@ mkdir -p "$build/kmod"
 stage=$build/stage
 
 # The module, W=1, from a copy of the sources (the tree stays clean).
-cp -r "$top"/kmod/*.c "$top"/kmod/*.h "$top"/kmod/Kbuild "$top"/kmod/uapi "$build/kmod/"
+make -s -C "$top/kmod" dist DISTDIR="$build/kmod"
 make -s -C "/usr/src/linux-headers-$kver" M="$build/kmod" W=1 modules \
 	> "$build/kmod.log" 2>&1 || { cat "$build/kmod.log"; fail "module-builds"; }
 

@@ -51,13 +51,15 @@ kvm_modules() {
 	done
 }
 
-# Build a module from the sources in $2 into $build/$1/$3, W=1, no warning.
+# Build the module in $build/$1/$2 from the tree "make dist" stages (what
+# DKMS builds), or the helper from its directory; W=1, no warning.
 build_kmod() {
-	local kver=$1 src=$2 dir=$build/$1/$3
+	local kver=$1 name=$2 dir=$build/$1/$2
 	rm -rf "$dir" && mkdir -p "$dir"
-	cp "$src"/*.c "$src"/Kbuild "$dir"/
-	cp "$src"/*.h "$dir"/ 2>/dev/null || true
-	[ ! -d "$src/uapi" ] || cp -r "$src/uapi" "$dir"/
+	case $name in
+	kmod) make -s -C "$top/kmod" dist DISTDIR="$dir" ;;
+	*) cp "$top/tests/vm/$name"/* "$dir"/ ;;
+	esac
 	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 modules \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
@@ -66,8 +68,7 @@ build_kmod() {
 }
 
 build_module() {
-	build_kmod "$1" "$top/kmod" kmod &&
-		build_kmod "$1" "$top/tests/vm/kcounter" kcounter
+	build_kmod "$1" kmod && build_kmod "$1" kcounter
 }
 
 # A dynamically linked program and the libraries ldd says it needs.
