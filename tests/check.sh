@@ -8,6 +8,7 @@
 #          builds for each kernel; the libvirt hook as libvirtd runs it
 #   vm:    the module in QEMU guests of each installed kernel
 #   sysd:  mpmud under systemd in a Debian guest
+#   pkgvm: the .debs installed with apt in a Debian guest, rebooted, removed
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -188,6 +189,7 @@ tier() {	# name, command...
 tier pkg tests/pkg/host.sh
 tier vm tests/vm/run.sh
 tier sysd tests/sysd/run.sh
+tier pkgvm tests/pkg/vm.sh
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,7 +12,7 @@ packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
 	debootstrap e2fsprogs
-	debhelper dh-dkms dkms lintian rpm rpmlint bash-completion
+	debhelper dh-dkms dkms openssl lintian rpm rpmlint bash-completion qemu-utils
 	qemu-system-x86 busybox-static shunit2
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64

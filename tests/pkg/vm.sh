@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The package tier in a systemd guest: on a clean Debian 12 image with
+# what DKMS needs (tests/pkg/image.sh), "apt install" the .debs that
+# "make deb" built (boot 1), reboot, check module, service, CLI, man pages,
+# completion and hook, then "apt remove" and "purge" (boot 2).  The image
+# stays as cached: the boots write to a qcow2 overlay.  Prints "PASS|FAIL
+# pkgvm <test>" lines and, last, "pkgvm: N passed, N failed".
+#   tests/pkg/vm.sh [KERNEL_VERSION]   (default: the installed 6.12 amd64)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$top/build/pkgvm
+kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
+	sed 's/^vmlinuz-//' | sort -V | tail -n 1)}
+
+fail() {
+	echo "FAIL pkgvm $1"
+	echo "pkgvm: 0 passed, 1 failed"
+	exit 1
+}
+
+[ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] || fail "no-6.12-kernel-with-initrd"
+image=$("$top/tests/pkg/image.sh" "$kver") || fail "package-guest-image-builds"
+make -s -C "$top" deb > /dev/null || fail "make-deb"
+
+rm -rf "$build"
+mkdir -p "$build/payload/debs"
+cp "$top"/build/deb/mediated-pmu-dkms_*.deb "$top"/build/deb/mpmu-tools_*.deb "$build/payload/debs/"
+cp "$top"/tests/pkg/guest/payload/* "$top/VERSION" "$build/payload/"
+cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
+	-o "$build/payload/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+truncate -s 64M "$build/payload.img"
+mkfs.ext4 -q -F -d "$build/payload" "$build/payload.img"
+qemu-img create -q -f qcow2 -b "$image" -F raw "$build/overlay.qcow2"
+
+boot() {	# n
+	timeout --foreground 900 qemu-system-x86_64 \
+		-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+		-smp 2 -m 2G -nographic -no-reboot -nodefaults \
+		-serial "file:$build/console$1.log" -serial "file:$build/results$1.log" \
+		-drive "file=$build/overlay.qcow2,format=qcow2,if=virtio" \
+		-drive "file=$build/payload.img,format=raw,if=virtio,readonly=on" \
+		-kernel "/boot/vmlinuz-$kver" -initrd "/boot/initrd.img-$kver" \
+		-append "console=ttyS0 root=/dev/vda rw panic=-1 loglevel=4" \
+		< /dev/null > "$build/qemu$1.log" 2>&1 || true
+}
+
+boot 1	# apt install, then reboot (QEMU exits: -no-reboot)
+boot 2	# the tests, remove and purge, power off
+rm -f "$build/overlay.qcow2"
+
+"$top/tests/tools/shunit-report" pkgvm < "$build/results2.log" \
+	> "$build/report.txt" 2> "$build/details.log"
+cat "$build/report.txt"
+if grep -q '^FAIL' "$build/report.txt"; then
+	echo "--- pkgvm: failure details in $build/details.log, consoles in $build/console{1,2}.log"
+	grep -B1 -A8 "ASSERT\|ERROR" "$build/details.log" | head -60 || true
+fi
+pass=$(grep -c '^PASS' "$build/report.txt" || true)
+fail=$(grep -c '^FAIL' "$build/report.txt" || true)
+echo "pkgvm: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
