@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 
 #include "mpmuctl.h"
+#include "../lib/config.h"
 
 struct drain_opts {
 	int signal;		/* 0: none, report only */
@@ -35,7 +35,6 @@ static const struct argp_option drain_options[] = {
 static error_t parse_drain(int key, char *arg, struct argp_state *state)
 {
 	struct drain_opts *o = state->input;
-	char *end;
 
 	switch (key) {
 	case 's':
@@ -49,9 +48,7 @@ static error_t parse_drain(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--signal takes none, term or kill, not '%s'", arg);
 		break;
 	case 't':
-		o->timeout = strtod(arg, &end);
-		if (end == arg || *end || !isfinite(o->timeout) || o->timeout < 0 ||
-		    o->timeout > 3600)
+		if (mpmu_parse_seconds(arg, &o->timeout))
 			argp_error(state, "--timeout takes seconds from 0 to 3600, not '%s'", arg);
 		break;
 	case 'n':
@@ -124,32 +121,29 @@ static int finish(struct drain *d, struct mpmu_client *client, struct mpmu_statu
 int cmd_drain(int argc, char **argv)
 {
 	struct drain d = { .o = { .timeout = 10 } };
-	struct mpmu_event *list = NULL;
 	struct mpmu_client *client;
 	struct mpmu_status st;
-	size_t nr = 0;
 	int ret;
 
 	client = verb_connect(&drain_argp, argc, argv, &d.o, &ret);
 	if (!client)
 		return ret;
-	ret = mpmu_get_events(client, &list, &nr);
-	if (ret) {
-		mpmu_close(client);
-		return report_error(ret, "list the events");
-	}
-
 	d.actions = json_object_new_array();
 	d.lib = (struct mpmu_drain) {
 		.root = g.root,
+		.watchdog = true,
+		.owners = true,
 		.signal = d.o.signal,
 		.dry_run = d.o.dry_run,
 		.fn = on_action,
 		.data = d.actions,
 	};
-	mpmu_drain_watchdog(&d.lib);
-	mpmu_drain_owners(&d.lib, list, nr);
-	free(list);
+	ret = mpmu_drain_run(client, &d.lib);
+	if (ret) {
+		mpmu_close(client);
+		json_object_put(d.actions);
+		return report_error(ret, "list the events");
+	}
 
 	ret = d.o.dry_run ? mpmu_get_status(client, &st) :
 			    mpmu_drain_wait(client, d.o.timeout, &st);

@@ -7,11 +7,12 @@
 #include "mpmuctl.h"
 
 static const struct argp restore_argp = {
-	.doc = "Turn the NMI watchdog back to the value drain saved.",
+	.doc = "Turn the NMI watchdog back to the value drain saved (refused while VMs hold the knob).",
 };
 
 int cmd_restore(int argc, char **argv)
 {
+	struct mpmu_client *client;
 	json_object *obj;
 	int ret, value;
 
@@ -19,7 +20,16 @@ int cmd_restore(int argc, char **argv)
 	if (ret)
 		return ret;
 
-	ret = mpmu_watchdog_restore(g.root, &value);
+	/* Without the module nothing can refuse the watchdog's counters. */
+	if (mpmu_open(&client))
+		client = NULL;
+	ret = mpmu_watchdog_restore(client, g.root, &value);
+	mpmu_close(client);
+	if (ret == -EBUSY) {
+		fprintf(stderr, "mpmuctl: Failed to restore the NMI watchdog: VMs hold the mediated PMU, so its counters would be refused\n"
+			"mpmuctl: nothing changed; run 'mpmuctl restore' again once 'mpmuctl holders' is empty\n");
+		return EX_TEMPFAIL;
+	}
 	if (ret == -ENOENT) {
 		if (g.json) {
 			obj = json_object_new_object();

@@ -72,7 +72,7 @@ static int parse_bool(const char *value, bool *out)
 	return 0;
 }
 
-static int parse_seconds(const char *value, double *out)
+int mpmu_parse_seconds(const char *value, double *out)
 {
 	char *end;
 	double v;
@@ -112,7 +112,7 @@ static int apply(struct mpmu_config *cfg, const char *key, const char *value,
 		return -1;
 	}
 	if (!strcmp(key, "drain_timeout")) {
-		if (!parse_seconds(value, &cfg->drain_timeout))
+		if (!mpmu_parse_seconds(value, &cfg->drain_timeout))
 			return 0;
 		snprintf(why, size, "drain_timeout: '%s' is not a number of seconds from 0 to 3600 (e.g. 10 or 10s)",
 			 value);

@@ -42,5 +42,7 @@ int mpmu_config_load(struct mpmu_config *cfg, const char *file, const char *dir,
 		     char *err, size_t errlen);
 const char *mpmu_drain_policy_name(enum mpmu_drain_policy policy);
 const char *mpmu_log_level_name(int level);
+/* "10", "2.5s": 0 to 3600 seconds (drain_timeout, mpmuctl drain --timeout). */
+int mpmu_parse_seconds(const char *value, double *out);
 
 #endif /* MPMU_CONFIG_H */

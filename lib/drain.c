@@ -4,12 +4,13 @@
  * "mpmuctl drain" and mpmud's drain policy.  Turn the NMI watchdog off (its
  * counters are include-guest events; the old value is saved under /run for
  * restore), act on the owners of blocking user events, wait for
- * include_guest_events to reach 0.  Each step is reported through d->fn.
+ * include_guest_events to reach 0.  Each action is reported through d->fn.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <time.h>
@@ -135,10 +136,30 @@ int mpmu_drain_wait(struct mpmu_client *client, double timeout, struct mpmu_stat
 	}
 }
 
-int mpmu_watchdog_restore(const char *root, int *value)
+int mpmu_drain_run(struct mpmu_client *client, struct mpmu_drain *d)
 {
+	struct mpmu_event *list = NULL;
+	size_t nr = 0;
+	int ret = 0;
+
+	if (d->watchdog)
+		mpmu_drain_watchdog(d);
+	if (d->owners) {
+		ret = mpmu_get_events(client, &list, &nr);
+		mpmu_drain_owners(d, list, nr);
+		free(list);
+	}
+	return ret;
+}
+
+int mpmu_watchdog_restore(struct mpmu_client *client, const char *root, int *value)
+{
+	struct mpmu_status st;
 	int ret;
 
+	/* While a VM holds the knob, the watchdog's counters would be refused. */
+	if (client && !mpmu_get_status(client, &st) && st.refcount)
+		return -EBUSY;
 	ret = mpmu_saved_watchdog_get(root, value);
 	if (!ret)
 		ret = mpmu_nmi_watchdog_set(root, *value);

@@ -142,6 +142,8 @@ typedef void (*mpmu_drain_fn)(const struct mpmu_drain_action *a, void *data);
 
 struct mpmu_drain {
 	const char *root;	/* prefix for /proc and /run ("" normally) */
+	bool watchdog;		/* drain_run(): turn the NMI watchdog off */
+	bool owners;		/* drain_run(): act on (or report) the owners */
 	int signal;		/* 0: report the owners only */
 	bool dry_run;		/* report what would be done, change nothing */
 	mpmu_drain_fn fn;	/* called for every action */
@@ -149,13 +151,19 @@ struct mpmu_drain {
 	bool denied;		/* out: an action failed for lack of privilege */
 };
 
+/* The steps d asks for: watchdog, then owners (from a fresh event dump). */
+int mpmu_drain_run(struct mpmu_client *client, struct mpmu_drain *d);
 /* NMI watchdog off, its old value saved for restore (first save wins). */
 int mpmu_drain_watchdog(struct mpmu_drain *d);
 /* Signal (or report) each distinct owner of a user event in @list. */
 void mpmu_drain_owners(struct mpmu_drain *d, const struct mpmu_event *list, size_t nr);
 /* Poll until no include-guest event is left or @timeout seconds pass. */
 int mpmu_drain_wait(struct mpmu_client *client, double timeout, struct mpmu_status *st);
-/* Set the watchdog back to the saved value; -ENOENT when none was saved. */
-int mpmu_watchdog_restore(const char *root, int *value);
+/*
+ * Set the watchdog back to the saved value; -ENOENT when none was saved,
+ * -EBUSY (nothing changed) while VMs hold the knob, checked through @client
+ * unless it is NULL (module not loaded).
+ */
+int mpmu_watchdog_restore(struct mpmu_client *client, const char *root, int *value);
 
 #endif /* MPMU_LIB_H */

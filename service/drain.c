@@ -6,16 +6,19 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mpmud.h"
 
 #define USEC_PER_SEC	1000000ULL
 
+/* Each action, with the counts it left (SPEC §5: after the transition). */
 static void on_action(const struct mpmu_drain_action *a, void *data)
 {
 	struct mpmud *d = data;
@@ -23,9 +26,11 @@ static void on_action(const struct mpmu_drain_action *a, void *data)
 		.event = "drain_action",
 		.pid = a->pid,
 		.comm = a->comm,
+		.counts = !mpmu_get_status(d->client, &d->st),
+		.refcount = d->st.refcount,
+		.include_guest_events = d->st.include_guest_events,
 	};
 
-	(void)d;
 	log_event(a->err ? LOG_WARNING : LOG_NOTICE, &f, "drain: %s %s: %s",
 		  a->action, a->target, a->result);
 }
@@ -37,6 +42,14 @@ static int policy_signal(enum mpmu_drain_policy policy)
 	case MPMU_DRAIN_KILL: return SIGKILL;
 	default: return 0;
 	}
+}
+
+/* A stop asked for during the start ends the wait (the loop then stops). */
+static bool stop_pending(void)
+{
+	sigset_t set;
+
+	return !sigpending(&set) && (sigismember(&set, SIGTERM) || sigismember(&set, SIGINT));
 }
 
 /*
@@ -51,7 +64,7 @@ static int wait_drained(struct mpmud *d)
 
 	for (;;) {
 		ret = mpmu_drain_wait(d->client, left < 1 ? left : 1, &d->st);
-		if (ret || !d->st.include_guest_events || left <= 1)
+		if (ret || !d->st.include_guest_events || left <= 1 || stop_pending())
 			return ret;
 		left -= 1;
 		sd_notifyf(0, "WATCHDOG=1\nEXTEND_TIMEOUT_USEC=%llu\n"
@@ -61,56 +74,54 @@ static int wait_drained(struct mpmud *d)
 	}
 }
 
+/*
+ * The outcome, as one more drain_action entry: the module itself reports
+ * "drained" (MPMU_EVENT=drained) when the last include-guest event goes.
+ */
 static void summarize(struct mpmud *d)
 {
 	struct log_fields f = {
-		.event = "drained",
+		.event = "drain_action",
+		.pid = getpid(),
+		.comm = "mpmud",
 		.counts = true,
 		.refcount = d->st.refcount,
 		.include_guest_events = d->st.include_guest_events,
 	};
 
-	if (!d->st.include_guest_events) {
-		log_event(LOG_INFO, &f, "drain (%s): no include-guest perf event left",
+	if (!d->st.include_guest_events)
+		log_event(LOG_INFO, &f, "drain (%s): done, no include-guest perf event left",
 			  mpmu_drain_policy_name(d->cfg.drain));
-		return;
-	}
-	f.event = "drain_action";
-	log_event(LOG_WARNING, &f,
-		  "drain (%s): %u include-guest perf events remain; VMs will be refused until they go (see 'mpmuctl events')",
-		  mpmu_drain_policy_name(d->cfg.drain), d->st.include_guest_events);
+	else
+		log_event(LOG_WARNING, &f,
+			  "drain (%s): %u include-guest perf events remain; VMs will be refused until they go (see 'mpmuctl events')",
+			  mpmu_drain_policy_name(d->cfg.drain), d->st.include_guest_events);
 }
 
 void mpmud_drain(struct mpmud *d)
 {
+	enum mpmu_drain_policy policy = d->cfg.drain;
 	struct mpmu_drain drain = {
 		.root = d->root,
-		.signal = policy_signal(d->cfg.drain),
+		.watchdog = policy != MPMU_DRAIN_REPORT,
+		.owners = policy != MPMU_DRAIN_WATCHDOG,
+		.signal = policy_signal(policy),
 		.fn = on_action,
 		.data = d,
 	};
-	struct mpmu_event *list = NULL;
-	size_t nr = 0;
 	int ret;
 
-	if (d->cfg.drain == MPMU_DRAIN_NEVER)
+	if (policy == MPMU_DRAIN_NEVER)
 		return;
 	ret = mpmu_get_status(d->client, &d->st);
 	if (!ret && !d->st.include_guest_events)
 		return;		/* nothing blocks VMs: nothing to do or say */
-	if (d->cfg.drain != MPMU_DRAIN_REPORT) {
+	if (drain.watchdog)
 		d->drains++;
-		mpmu_drain_watchdog(&drain);
-	}
-	if (d->cfg.drain != MPMU_DRAIN_WATCHDOG) {
-		ret = mpmu_get_events(d->client, &list, &nr);
-		if (ret)
-			log_msg(LOG_ERR, "drain: cannot list the events: %s", strerror(-ret));
-		mpmu_drain_owners(&drain, list, nr);
-		free(list);
-	}
-	ret = d->cfg.drain == MPMU_DRAIN_REPORT ? mpmu_get_status(d->client, &d->st) :
-						  wait_drained(d);
+	ret = mpmu_drain_run(d->client, &drain);
+	if (ret)
+		log_msg(LOG_ERR, "drain: cannot list the events: %s", strerror(-ret));
+	ret = policy == MPMU_DRAIN_REPORT ? mpmu_get_status(d->client, &d->st) : wait_drained(d);
 	if (ret)
 		log_msg(LOG_ERR, "drain: cannot read the module's status: %s", strerror(-ret));
 	else
@@ -123,17 +134,13 @@ void mpmud_restore(struct mpmud *d)
 
 	if (!d->cfg.restore_on_stop)
 		return;
-	/* A VM holds the knob: the watchdog's counters would be refused. */
-	if (d->client && !mpmu_get_status(d->client, &d->st) && d->st.refcount) {
-		log_msg(LOG_WARNING,
-			"restore: %u VMs hold the mediated PMU; the NMI watchdog stays off (run 'mpmuctl restore' after they stop)",
-			d->st.refcount);
-		return;
-	}
-	ret = mpmu_watchdog_restore(d->root, &value);
+	ret = mpmu_watchdog_restore(d->client, d->root, &value);
 	if (ret == -ENOENT)
 		return;		/* nothing was drained */
-	if (ret)
+	if (ret == -EBUSY)
+		log_msg(LOG_WARNING,
+			"restore: VMs hold the mediated PMU; the NMI watchdog stays off (its counters would be refused): run 'mpmuctl restore' after they stop");
+	else if (ret)
 		log_msg(LOG_ERR, "restore: cannot set the NMI watchdog back: %s", strerror(-ret));
 	else
 		log_msg(LOG_NOTICE, "restore: NMI watchdog set back to %d", value);

@@ -18,12 +18,19 @@
 
 #define FIELD_MAX	10
 #define FIELD_LEN	(MPMU_GUEST_NAME_LEN + 32)
+#define MESSAGE_LEN	1024
 
 static int max_level = LOG_INFO;
+static bool to_journal = true;
 
 void log_set_level(int level)
 {
 	max_level = level;
+}
+
+void log_set_journal(bool on)
+{
+	to_journal = on;
 }
 
 /* systemd sets JOURNAL_STREAM=dev:ino when stderr is a journal stream. */
@@ -43,6 +50,15 @@ struct entry {
 	int n;
 };
 
+static void add(struct entry *e, const char *text, int len)
+{
+	if (e->n == FIELD_MAX)
+		return;
+	e->iov[e->n].iov_base = (void *)text;
+	e->iov[e->n].iov_len = len;
+	e->n++;
+}
+
 static void field(struct entry *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -56,31 +72,32 @@ static void field(struct entry *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	len = vsnprintf(e->buf[e->n], FIELD_LEN, fmt, ap);
 	va_end(ap);
-	if (len >= FIELD_LEN)
-		len = FIELD_LEN - 1;
-	e->iov[e->n].iov_base = e->buf[e->n];
-	e->iov[e->n].iov_len = len;
-	e->n++;
+	add(e, e->buf[e->n], len < FIELD_LEN ? len : FIELD_LEN - 1);
 }
 
 void log_event(int priority, const struct log_fields *f, const char *fmt, ...)
 {
-	char message[512];
+	static const char key[] = "MESSAGE=";
+	char message[MESSAGE_LEN];
 	struct entry e = { .n = 0 };
+	const char *text = message + sizeof(key) - 1;
 	va_list ap;
+	int len;
 
 	if (priority > max_level)
 		return;
+	memcpy(message, key, sizeof(key) - 1);
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	len = vsnprintf(message + sizeof(key) - 1, sizeof(message) - sizeof(key) + 1, fmt, ap);
 	va_end(ap);
+	len += sizeof(key) - 1;
 
-	field(&e, "MESSAGE=%s", message);
+	add(&e, message, len < MESSAGE_LEN ? len : MESSAGE_LEN - 1);
 	field(&e, "PRIORITY=%d", priority);
 	field(&e, "SYSLOG_IDENTIFIER=mpmud");
-	if (f && f->event)
+	/* SPEC §5: a transition always has all of its fields. */
+	if (f && f->event) {
 		field(&e, "MPMU_EVENT=%s", f->event);
-	if (f && f->pid) {
 		field(&e, "MPMU_PID=%d", (int)f->pid);
 		field(&e, "MPMU_COMM=%s", f->comm ? f->comm : "");
 	}
@@ -90,9 +107,10 @@ void log_event(int priority, const struct log_fields *f, const char *fmt, ...)
 		field(&e, "MPMU_REFCOUNT=%u", f->refcount);
 		field(&e, "MPMU_INCLUDE_GUEST_EVENTS=%u", f->include_guest_events);
 	}
-	sd_journal_sendv(e.iov, e.n);
-	if (!stderr_is_journal())
-		fprintf(stderr, "mpmud: %s\n", message);
+	if (to_journal)
+		sd_journal_sendv(e.iov, e.n);
+	if (!to_journal || !stderr_is_journal())
+		fprintf(stderr, "mpmud: %s\n", text);
 }
 
 /* One journal entry per transition the module reports. */

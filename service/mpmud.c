@@ -15,6 +15,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "mpmud.h"
 
@@ -69,7 +70,7 @@ static const struct argp argp = {
 static int load_config(struct mpmud *d, struct mpmu_config *cfg)
 {
 	char err[MPMU_CONFIG_ERR_LEN];
-	struct log_fields f = { .event = "config_error" };
+	struct log_fields f = { .event = "config_error", .pid = getpid(), .comm = "mpmud" };
 
 	if (!mpmu_config_load(cfg, d->config_file, d->config_dir, err, sizeof(err)))
 		return 0;
@@ -115,10 +116,11 @@ static int on_note(const struct mpmu_note *n, void *data)
 {
 	struct mpmud *d = data;
 
-	if (d->last_seq && n->seq > d->last_seq + 1)
+	if (d->have_seq && n->seq > d->last_seq + 1)
 		log_msg(LOG_WARNING, "missed %llu notifications (receive buffer overrun); the status is re-read from the module",
 			(unsigned long long)(n->seq - d->last_seq - 1));
 	d->last_seq = n->seq;
+	d->have_seq = true;
 	log_note(n);
 	return 0;
 }
@@ -142,7 +144,7 @@ static int connect_module(struct mpmud *d)
 {
 	int ret;
 
-	d->last_seq = 0;
+	d->have_seq = false;
 	ret = mpmu_open(&d->client);
 	if (ret >= 0)
 		ret = mpmu_open(&d->watch);
@@ -212,27 +214,45 @@ static void status_text(const struct mpmud *d, char *buf, size_t size)
 			 st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
 }
 
+/*
+ * The textfile tells what the module says, or nothing: it is removed while
+ * the module is away or its status cannot be read, and when mpmud stops or
+ * is told to write elsewhere, so that node_exporter never serves stale
+ * numbers as current.
+ */
+static void update_textfile(struct mpmud *d)
+{
+	int ret;
+
+	if (!*d->cfg.textfile)
+		return;
+	if (!d->st.valid) {
+		if (unlink(d->cfg.textfile) && errno != ENOENT)
+			log_msg(LOG_WARNING, "cannot remove the textfile %s: %s", d->cfg.textfile,
+				strerror(errno));
+		return;
+	}
+	ret = mpmu_textfile_write(d->cfg.textfile, &d->st, d->drains);
+	if (ret)
+		log_msg(LOG_WARNING, "cannot write the textfile %s: %s", d->cfg.textfile,
+			strerror(-ret));
+}
+
 static int on_refresh(sd_event_source *s, void *data)
 {
 	struct mpmud *d = data;
 	char text[160];
-	int ret;
 
 	(void)s;
 	if (!d->dirty)
 		return 0;
 	d->dirty = false;
-	if (d->client && mpmu_get_status(d->client, &d->st))
+	if (!d->client || mpmu_get_status(d->client, &d->st))
 		d->st.valid = false;
 	status_text(d, text, sizeof(text));
 	sd_notifyf(0, "STATUS=%s", text);
 	log_msg(LOG_DEBUG, "status: %s", text);
-	if (*d->cfg.textfile && d->st.valid) {
-		ret = mpmu_textfile_write(d->cfg.textfile, &d->st, d->drains);
-		if (ret)
-			log_msg(LOG_WARNING, "cannot write the textfile %s: %s", d->cfg.textfile,
-				strerror(-ret));
-	}
+	update_textfile(d);
 	return 0;
 }
 
@@ -251,6 +271,10 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 	} else {
 		/* Said at the log level in effect until now. */
 		log_msg(LOG_NOTICE, "reload: configuration applied (drain policies apply at start only)");
+		if (strcmp(cfg.textfile, d->cfg.textfile)) {
+			d->st.valid = false;
+			update_textfile(d);	/* the old path goes */
+		}
 		d->cfg = cfg;
 		log_set_level(cfg.log_level);
 		arm(d);
@@ -327,11 +351,13 @@ int main(int argc, char **argv)
 {
 	struct args a = { MPMU_CONFIG_FILE, MPMU_CONFIG_DIR, false };
 	struct mpmud d = { .root = getenv("MPMU_ROOT") ? getenv("MPMU_ROOT") : "" };
+	enum mpmu_family_change change;
 	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	d.config_file = a.config_file;
 	d.config_dir = a.config_dir;
+	log_set_journal(!a.check_only);
 	if (load_config(&d, &d.cfg))
 		return MPMUD_EXIT_CONFIG;
 	if (a.check_only) {
@@ -350,6 +376,11 @@ int main(int argc, char **argv)
 		sd_notify(0, "STATUS=Failed to start (see the journal)");
 		goto out;
 	}
+	/*
+	 * Preflight may have loaded the module (the family's alias): that is
+	 * no reason to reconnect once the loop runs.
+	 */
+	mpmu_monitor_read(d.monitor, &change);
 	d.dirty = true;
 	on_refresh(NULL, &d);
 	sd_notify(0, "READY=1");
@@ -360,6 +391,8 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		log_msg(LOG_ERR, "event loop failed: %s", strerror(-ret));
 	mpmud_restore(&d);
+	d.st.valid = false;
+	update_textfile(&d);
 	ret = ret < 0 ? EXIT_FAILURE : 0;
 out:
 	disconnect(&d);

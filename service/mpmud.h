@@ -31,21 +31,25 @@ struct mpmud {
 	struct mpmu_status st;		/* after the last refresh */
 	bool dirty;			/* refresh after this loop iteration */
 	uint64_t drains;		/* drains run since start (textfile) */
-	uint64_t last_seq;		/* of the last notification; 0: none yet */
+	uint64_t last_seq;		/* of the last notification, */
+	bool have_seq;			/* if one came on this connection */
 };
 
 /* log.c: the journal, with SPEC §5's structured fields. */
 struct log_fields {
 	const char *event;		/* MPMU_EVENT=; NULL: a plain message */
-	pid_t pid;			/* MPMU_PID= and MPMU_COMM= when non-zero */
-	const char *comm;
+	pid_t pid;			/* MPMU_PID=, MPMU_COMM= (with an event; */
+	const char *comm;		/* 0 and "": the kernel) */
 	const char *guest;		/* MPMU_GUEST= when set */
-	bool counts;			/* MPMU_REFCOUNT=, MPMU_INCLUDE_GUEST_EVENTS= */
+	bool counts;			/* MPMU_REFCOUNT=, MPMU_INCLUDE_GUEST_EVENTS=
+					 * (known for every module transition) */
 	uint32_t refcount;
 	uint32_t include_guest_events;
 };
 
 void log_set_level(int level);
+/* Off: stderr only (--check-config, which changes nothing, logs nothing). */
+void log_set_journal(bool on);
 void log_event(int priority, const struct log_fields *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define log_msg(priority, ...) log_event(priority, NULL, __VA_ARGS__)

@@ -80,7 +80,7 @@ cc -std=gnu11 -Wall -Wextra -Werror -o build/ptyrun tests/tools/ptyrun.c -lutil
 tally "mpmuctl uses colour on a terminal" colours_on_a_tty
 tally "mpmuctl uses no colour with NO_COLOR or into a pipe" no_colour_with_no_color_or_a_pipe
 tally "mpmuctl --version names the program and version" \
-	bash -c 'build/user/mpmuctl --version | grep -qx "mpmuctl 0.1.0"'
+	bash -c 'build/user/mpmuctl --version | grep -qx "mpmuctl $(cat VERSION)"'
 tally "mpmuctl(8) lists every command exactly as --help does" man_lists_commands
 tally "completion offers commands" completes "drain" mpmuctl dr
 tally "completion offers a command's options" completes "--signal" mpmuctl drain --si

@@ -27,6 +27,21 @@ tally() {	# name, command...
 	fi
 }
 
+# --- one version everywhere ---
+versions_agree() {
+	local f bad=0
+	head -1 packaging/debian/changelog | grep -q "^mediated-pmu ($version)" ||
+		{ echo "debian/changelog is not at $version"; bad=1; }
+	grep -q -- "- $version-1$" packaging/rpm/mediated-pmu.spec.in ||
+		{ echo "the spec's changelog is not at $version"; bad=1; }
+	for f in man/*.[0-9]; do
+		grep -q "^\.TH .* \"mediated_pmu $version\"" "$f" || { echo "$f: .TH is not at $version"; bad=1; }
+	done
+	return $bad
+}
+
+tally "VERSION, the changelogs and the man pages agree" versions_agree
+
 # --- Debian ---
 deb_files() {	# package: its regular files and links, docs left out
 	dpkg-deb -c "build/deb/$1" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' |

@@ -12,7 +12,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/build/pkgvm
 kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
-	sed 's/^vmlinuz-//' | sort -V | tail -n 1)}
+	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
 
 fail() {
 	echo "FAIL pkgvm $1"
@@ -22,14 +22,13 @@ fail() {
 
 [ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] || fail "no-6.12-kernel-with-initrd"
 image=$("$top/tests/pkg/image.sh" "$kver") || fail "package-guest-image-builds"
-make -s -C "$top" deb > /dev/null || fail "make-deb"
-
 rm -rf "$build"
 mkdir -p "$build/payload/debs"
+make -s -C "$top" deb > "$build/deb.log" 2>&1 || { tail -20 "$build/deb.log"; fail "make-deb"; }
 cp "$top"/build/deb/mediated-pmu-dkms_*.deb "$top"/build/deb/mpmu-tools_*.deb "$build/payload/debs/"
 cp "$top"/tests/pkg/guest/payload/* "$top/VERSION" "$build/payload/"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
-	-o "$build/payload/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+	-o "$build/payload/mpmu-probe" "$top/tests/vm/mpmu-probe.c" || fail "mpmu-probe-builds"
 truncate -s 64M "$build/payload.img"
 mkfs.ext4 -q -F -d "$build/payload" "$build/payload.img"
 qemu-img create -q -f qcow2 -b "$image" -F raw "$build/overlay.qcow2"

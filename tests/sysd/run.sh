@@ -22,7 +22,7 @@ while getopts "T:" opt; do
 done
 shift $((OPTIND - 1))
 kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
-	sed 's/^vmlinuz-//' | sort -V | tail -n 1)}
+	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
 
 fail() {
 	echo "FAIL sysd $1"
@@ -39,17 +39,19 @@ mkdir -p "$build/kmod"
 stage=$build/stage
 
 # The module, W=1, from a copy of the sources (the tree stays clean).
-make -s -C "$top/kmod" dist DISTDIR="$build/kmod"
+make -s -C "$top/kmod" dist DISTDIR="$build/kmod" || fail "module-sources-stage"
 make -s -C "/usr/src/linux-headers-$kver" M="$build/kmod" W=1 modules \
 	> "$build/kmod.log" 2>&1 || { cat "$build/kmod.log"; fail "module-builds"; }
 
 cp -a "$rootfs" "$stage"
 rm -f "$stage/.complete"
-make -s -C "$top" install DESTDIR="$stage" PREFIX=/usr SANITIZE=1 O=build/asan
+make -s -C "$top" install DESTDIR="$stage" PREFIX=/usr SANITIZE=1 O=build/asan ||
+	fail "make-install"
 install -D -m 0644 "$build/kmod/mediated_pmu.ko" \
 	"$stage/lib/modules/$kver/updates/mediated_pmu.ko"
 # KVM for the guest's kernel: kvm-amd and what it needs, from modules.dep.
-line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "/lib/modules/$kver/modules.dep")
+line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "/lib/modules/$kver/modules.dep") ||
+	fail "kvm-amd-in-modules.dep-of-$kver"
 for m in ${line%%:*} ${line#*:}; do
 	install -D -m 0644 "/lib/modules/$kver/$m" "$stage/lib/modules/$kver/$m"
 done
@@ -59,7 +61,7 @@ depmod -b "$stage" "$kver"
 cp -a "$top/tests/sysd/guest/root/." "$stage/"
 mkdir -p "$stage/var/lib/prometheus/node-exporter"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
-	-o "$stage/usr/local/bin/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+	-o "$stage/usr/local/bin/mpmu-probe" "$top/tests/vm/mpmu-probe.c" || fail "mpmu-probe-builds"
 systemctl --root="$stage" enable mpmud.service libvirtd.service mpmu-blocker.service \
 	mpmu-tests.service > /dev/null 2>&1
 

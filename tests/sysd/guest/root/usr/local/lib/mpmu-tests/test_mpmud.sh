@@ -30,10 +30,12 @@ is_active() { [ "$(prop ActiveState)" = active ]; }
 status_is() { [ "$(prop StatusText)" = "$1" ]; }
 
 # The value of FIELD in the last journal entry of mpmud with MPMU_EVENT=EVENT
-# logged since the test began.
-field() {
-	journalctl -q -u mpmud.service --since "@$T0" "MPMU_EVENT=$1" -o export |
-		sed -n "s/^$2=//p" | tail -n 1
+# (and the journal matches MATCH...) logged since the test began.
+field() {	# EVENT FIELD [MATCH...]
+	_event=$1 _field=$2
+	shift 2
+	journalctl -q -u mpmud.service --since "@$T0" "MPMU_EVENT=$_event" "$@" -o export |
+		sed -n "s/^$_field=//p" | tail -n 1
 }
 
 logged() {	# EVENT: an entry exists
@@ -104,9 +106,15 @@ test_boot_drain_ended_the_blocker() {
 	blocker=$(systemctl show -p ExecMainPID --value mpmu-blocker.service)
 	assertEquals "blocker stopped" inactive \
 		"$(systemctl show -p ActiveState --value mpmu-blocker.service)"
-	assertEquals "drain_action names the owner" "$blocker" "$(field drain_action MPMU_PID)"
-	assertEquals "drain_action comm" mpmu-probe "$(field drain_action MPMU_COMM)"
-	assertEquals "drained after the drain" 0 "$(field drained MPMU_INCLUDE_GUEST_EVENTS)"
+	assertEquals "drain_action names the owner" "$blocker" \
+		"$(field drain_action MPMU_PID MPMU_COMM=mpmu-probe)"
+	assertEquals "with the counts after it" 0 \
+		"$(field drain_action MPMU_REFCOUNT MPMU_COMM=mpmu-probe)"
+	assertEquals "the outcome, from mpmud" 0 \
+		"$(field drain_action MPMU_INCLUDE_GUEST_EVENTS MPMU_COMM=mpmud)"
+	assertEquals "the module's drained, after it" 0 "$(field drained MPMU_INCLUDE_GUEST_EVENTS)"
+	assertEquals "drained has every field" "0 0" \
+		"$(field drained MPMU_PID) $(field drained MPMU_REFCOUNT)"
 	assertEquals "no include-guest event left" 0 "$(cat $SYS/include_guest_events)"
 	assertEquals "the module is armed" 1 "$(cat $SYS/enabled)"
 }
@@ -268,10 +276,12 @@ test_module_unload_and_reload_reconnects() {
 		"wait_for 10 status_is 'mediated_pmu module not loaded; waiting for it'"
 	assertTrue "logged" "wait_for 10 message_logged 'module was unloaded; waiting'"
 	assertTrue "still running" is_active
+	assertFalse "no stale textfile while it is away" "[ -e $TEXTFILE ]"
 	# Loaded disarmed: mpmud must arm the new instance (arm = yes).
 	assertTrue "modprobe" "modprobe mediated_pmu enable=0"
 	assertTrue "reconnected" "wait_for 10 message_logged 'module is back; reconnected and armed'"
 	assertTrue "re-armed" "wait_for 10 grep -qx 1 $SYS/enabled"
+	assertTrue "textfile back" "wait_for 10 metric_is mediated_pmu_enabled 1"
 	v=$(hold vm)
 	assertTrue "follows the new instance" "wait_for 10 logged vm_acquired"
 	release "$v"
@@ -331,7 +341,10 @@ test_stop_keeps_the_watchdog_off_while_vms_hold_the_pmu() {
 	systemctl stop mpmud.service
 	assertEquals "still off: its counters would be refused" 0 "$(cat $FAKE_WATCHDOG)"
 	assertEquals "saved value kept for mpmuctl restore" 1 "$(cat $SAVED_WATCHDOG)"
-	assertTrue "logged" "message_logged '1 VMs hold the mediated PMU; the NMI watchdog stays off'"
+	assertTrue "logged" "message_logged 'VMs hold the mediated PMU; the NMI watchdog stays off'"
+	assertEquals "mpmuctl restore refuses too, and changes nothing" 75 \
+		"$(MPMU_ROOT=/srv/mpmu-root mpmuctl restore > /dev/null 2>&1; echo $?)"
+	assertEquals "still saved" 1 "$(cat $SAVED_WATCHDOG)"
 	release "$v"
 	assertTrue "mpmuctl restore finishes the job" "MPMU_ROOT=/srv/mpmu-root mpmuctl restore"
 	assertEquals "restored" 1 "$(cat $FAKE_WATCHDOG)"
