@@ -161,8 +161,12 @@ check: deps checkpatch
 demo: deps
 	tests/demo.sh
 
+# Benchmarks in a QEMU guest (not timed tests): bench/run.sh [KERNEL]
+bench: deps
+	bench/run.sh
+
 clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user install install-module uninstall deb rpm unit deps checkpatch style check demo clean
+.PHONY: all module user install install-module uninstall deb rpm bench unit deps checkpatch style check demo clean

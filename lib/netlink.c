@@ -103,7 +103,8 @@ static int nle_to_errno(int nle)
 	}
 }
 
-int mpmu_open(struct mpmu_client **out)
+/* A client with a connected generic netlink socket, no family yet. */
+static int client_new(struct mpmu_client **out)
 {
 	struct mpmu_client *client;
 	int ret;
@@ -117,13 +118,27 @@ int mpmu_open(struct mpmu_client **out)
 		return -ENOMEM;
 	}
 	ret = genl_connect(client->sock);
-	if (!ret) {
-		client->family = genl_ctrl_resolve(client->sock, MPMU_GENL_NAME);
-		ret = client->family < 0 ? client->family : 0;
-	}
 	if (ret) {
 		mpmu_close(client);
 		return nle_to_errno(ret);
+	}
+	*out = client;
+	return 0;
+}
+
+int mpmu_open(struct mpmu_client **out)
+{
+	struct mpmu_client *client;
+	int ret;
+
+	ret = client_new(&client);
+	if (ret)
+		return ret;
+	client->family = genl_ctrl_resolve(client->sock, MPMU_GENL_NAME);
+	if (client->family < 0) {
+		ret = nle_to_errno(client->family);
+		mpmu_close(client);
+		return ret;
 	}
 	nl_socket_modify_err_cb(client->sock, NL_CB_CUSTOM, on_error, client);
 	nl_socket_modify_cb(client->sock, NL_CB_ACK, NL_CB_CUSTOM, on_ack, client);
@@ -506,16 +521,10 @@ int mpmu_monitor_open(struct mpmu_client **out)
 	struct mpmu_client *client;
 	int ret;
 
-	client = calloc(1, sizeof(*client));
-	if (!client)
-		return -ENOMEM;
-	client->sock = nl_socket_alloc();
-	if (!client->sock) {
-		free(client);
-		return -ENOMEM;
-	}
-	ret = genl_connect(client->sock);
-	ret = ret < 0 ? nle_to_errno(ret) : subscribe(client, "nlctrl", "notify");
+	ret = client_new(&client);
+	if (ret)
+		return ret;
+	ret = subscribe(client, "nlctrl", "notify");
 	if (ret) {
 		mpmu_close(client);
 		return ret;

@@ -207,7 +207,7 @@ static void status_text(const struct mpmud *d, char *buf, size_t size)
 	else if (!st->valid)
 		snprintf(buf, size, "cannot read the mediated_pmu module's status");
 	else if (!st->enabled)
-		snprintf(buf, size, "Arbitration disabled; %u include-guest events", st->include_guest_events);
+		snprintf(buf, size, "arbitration disabled; %u include-guest events", st->include_guest_events);
 	else
 		snprintf(buf, size, "%u VM%s the mediated PMU; %u blocking event%s",
 			 st->refcount, st->refcount == 1 ? " holds" : "s hold",

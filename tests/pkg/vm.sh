@@ -49,14 +49,5 @@ boot 1	# apt install, then reboot (QEMU exits: -no-reboot)
 boot 2	# the tests, remove and purge, power off
 rm -f "$build/overlay.qcow2"
 
-"$top/tests/tools/shunit-report" pkgvm < "$build/results2.log" \
-	> "$build/report.txt" 2> "$build/details.log"
-cat "$build/report.txt"
-if grep -q '^FAIL' "$build/report.txt"; then
-	echo "--- pkgvm: failure details in $build/details.log, consoles in $build/console{1,2}.log"
-	grep -B1 -A8 "ASSERT\|ERROR" "$build/details.log" | head -60 || true
-fi
-pass=$(grep -c '^PASS' "$build/report.txt" || true)
-fail=$(grep -c '^FAIL' "$build/report.txt" || true)
-echo "pkgvm: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+exec "$top/tests/tools/guest-report" pkgvm "$build/results2.log" "$build" \
+	"consoles in $build/console{1,2}.log"

@@ -79,14 +79,5 @@ timeout --foreground 900 qemu-system-x86_64 \
 	< /dev/null > "$build/qemu.log" 2>&1 || true
 rm -f "$build/disk.img"
 
-"$top/tests/tools/shunit-report" sysd < "$build/results.log" \
-	> "$build/report.txt" 2> "$build/details.log"
-cat "$build/report.txt"
-if grep -q '^FAIL' "$build/report.txt"; then
-	echo "--- sysd: failure details in $build/details.log, console and mpmud's journal in $build/console.log"
-	grep -B1 -A8 "ASSERT\|ERROR" "$build/details.log" | head -60 || true
-fi
-pass=$(grep -c '^PASS' "$build/report.txt" || true)
-fail=$(grep -c '^FAIL' "$build/report.txt" || true)
-echo "sysd: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+exec "$top/tests/tools/guest-report" sysd "$build/results.log" "$build" \
+	"console and mpmud's journal in $build/console.log"

@@ -13,6 +13,10 @@
  *   mpmu-probe stress SECONDS
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
  *   mpmu-probe read FILE         (prints the content, or the errno name)
+ *   mpmu-probe bench-open N [--exclude-guest]  (ns per perf_event_open+close)
+ *   mpmu-probe bench-vm N                      (ns per KVM_CREATE_VM+close)
+ *   mpmu-probe vms N --hold FILE   (up to N VMs in one process; prints how many)
+ *   mpmu-probe time PROGRAM ARGS...  (wall ms of a run, its output discarded)
  *   mpmu-probe as-nobody VERB ...      (uid/gid 65534, no groups)
  *   mpmu-probe exec PROGRAM ARGS...    (run a program, after the prefixes)
  *   mpmu-probe no-sys-admin VERB ...   (root without CAP_SYS_ADMIN)
@@ -463,6 +467,105 @@ static int drop_sys_admin(void)
 	return 0;
 }
 
+/* --- benchmarks (make bench): cost per operation, outcome of the last --- */
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Prints "<ns per op> <outcome of the last op>". */
+static int cmd_bench_open(int argc, char **argv)
+{
+	struct event_spec spec = { .cpu = -1, .pid = 0, .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_PAGE_FAULTS };
+	long long t0;
+	int i, n, fd = 0;
+
+	if (argc < 1 || argc > 2 || (argc == 2 && strcmp(argv[1], "--exclude-guest")))
+		return fprintf(stderr, "bench-open: need N [--exclude-guest]\n"), 2;
+	n = atoi(argv[0]);
+	spec.exclude_guest = argc == 2;
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		fd = event_open(&spec);
+		if (fd >= 0)
+			close(fd);
+	}
+	printf("%lld %s\n", (now_ns() - t0) / (n ? n : 1), errname(fd < 0 ? -fd : 0));
+	return 0;
+}
+
+static int cmd_bench_vm(int argc, char **argv)
+{
+	long long t0;
+	int i, n, vm = 0;
+
+	if (argc != 1)
+		return fprintf(stderr, "bench-vm: need N\n"), 2;
+	n = atoi(argv[0]);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		vm = vm_create(0);
+		if (vm >= 0)
+			close(vm);
+	}
+	printf("%lld %s\n", (now_ns() - t0) / (n ? n : 1), errname(vm < 0 ? -vm : 0));
+	return 0;
+}
+
+/*
+ * As many VMs as memory allows, up to N or for 120 s (under emulation one
+ * takes up to 150 ms), held by this one process; prints how many.
+ */
+static int cmd_vms(int argc, char **argv)
+{
+	long long deadline = now_ns() + 120 * 1000000000LL;
+	struct rlimit rl;
+	int i, n, vm;
+
+	if (argc != 3 || strcmp(argv[1], "--hold"))
+		return fprintf(stderr, "vms: need N --hold FILE\n"), 2;
+	n = atoi(argv[0]);
+	rl.rlim_cur = rl.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (i = 0; i < n && now_ns() < deadline; i++) {
+		vm = vm_create(0);
+		if (vm < 0)
+			break;
+	}
+	printf("%d\n", i);
+	fflush(stdout);
+	hold(argv[2]);
+	return 0;
+}
+
+/* Wall time of one run of a program, in ms with a fraction. */
+static int cmd_time(int argc, char **argv)
+{
+	long long t0;
+	int status, null;
+	pid_t pid;
+
+	if (argc < 1)
+		return fprintf(stderr, "time: need PROGRAM ARGS...\n"), 2;
+	t0 = now_ns();
+	pid = fork();
+	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return report(errno);
+	printf("%.3f %d\n", (now_ns() - t0) / 1e6, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	while (argc >= 2 && (!strcmp(argv[1], "as-nobody") ||
@@ -493,6 +596,14 @@ int main(int argc, char **argv)
 		return cmd_write(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "stress"))
 		return cmd_stress(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench-open"))
+		return cmd_bench_open(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench-vm"))
+		return cmd_bench_vm(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "vms"))
+		return cmd_vms(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "time"))
+		return cmd_time(argc - 2, argv + 2);
 usage:
 	fprintf(stderr, "usage: mpmu-probe vm|event|fork-child|stress ...\n");
 	return 2;

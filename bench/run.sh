@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: the cost of the hooks, measured in one QEMU guest boot
+# (tests/vm/bench.sh), as ratios with/without the module and few/many live
+# events and VMs: median and spread (min..max) over the rounds.  Prints a
+# table and writes bench/results/<kernel>-<UTC time>.json.
+#   bench/run.sh [KERNEL_VERSION]   (default: the installed 6.12 amd64)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
+	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
+[ -n "$kver" ] || { echo "bench: no 6.12 kernel installed (tests/deps.sh)" >&2; exit 1; }
+
+"$top/tests/vm/run.sh" -s bench "$kver" > "$top/build/bench-vm.log" 2>&1 || true
+log=$top/build/vm/$kver/console.log
+if ! tr -d '\r' < "$log" | grep -q '^BENCH-DONE'; then
+	echo "bench: the guest did not finish; see $log" >&2
+	tail -20 "$top/build/bench-vm.log" >&2
+	exit 1
+fi
+mkdir -p "$top/bench/results"
+json=$top/bench/results/$kver-$(date -u +%Y%m%dT%H%M%SZ).json
+
+tr -d '\r' < "$log" | awk -v json="$json" '
+function median(a, n,    i, j, t) {	# sorts a[1..n]
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+# ratio of case b to case a for metric m, per round: median, min, max
+function ratio(name, a, b, m, target,    r, n, x, med, ok) {
+	n = 0
+	for (r = 1; (a SUBSEP r SUBSEP m) in v && (b SUBSEP r SUBSEP m) in v; r++)
+		x[++n] = v[b, r, m] / v[a, r, m]
+	if (!n) return
+	med = median(x, n)
+	ok = target == "" ? "(reference)" : med <= target ? "met" : "NOT met"
+	printf "%-58s %7.3f  %6.3f..%-6.3f  <= %-5s %s\n", name, med, x[1], x[n], target, ok
+	rows[++nrows] = sprintf("{\"name\": \"%s\", \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"rounds\": %d, \"target\": %s}", name, med, x[1], x[n], n, target == "" ? "null" : target)
+}
+function value(name, c, m, target, unit,    r, n, x, med) {
+	n = 0
+	for (r = 1; (c SUBSEP r SUBSEP m) in v; r++) x[++n] = v[c, r, m]
+	if (!n) return
+	med = median(x, n)
+	printf "%-58s %7.1f  %6.1f..%-6.1f  <  %-5s %s\n", name " (" unit ")", med, x[1], x[n], target, (target == "" || med < target) ? "met" : "NOT met"
+	rows[++nrows] = sprintf("{\"name\": \"%s\", \"unit\": \"%s\", \"median\": %.3f, \"min\": %.3f, \"max\": %.3f, \"rounds\": %d, \"target\": %s}", name, unit, med, x[1], x[n], n, target == "" ? "null" : target)
+}
+/^BENCH-INFO / { k = $2; $1 = ""; $2 = ""; sub(/^  /, ""); info[k] = $0; next }
+/^BENCH / { v[$2, $3, $4] = $5; next }
+END {
+	printf "kernel %s, %s CPUs: %s; VMs held: %s\n\n", info["kernel"], info["cpus"], info["cpu"], info["vms_held"]
+	printf "%-58s %7s  %-14s  %s\n", "measure", "median", "min..max", "target"
+	ratio("perf_event_open+close, exclude_guest=1: with/without", "without", "with", "open_exclude_guest", 1.05)
+	ratio("perf_event_open+close, include-guest: with/without", "without", "with", "open_include_guest", 1.05)
+	ratio("KVM_CREATE_VM+close: with/without", "without", "with", "create_vm", 1.02)
+	ratio("open exclude_guest=1: 10000 vs 10 live events", "events10_with", "events10000_with", "open_exclude_guest", 1.10)
+	ratio("  the same without the module", "events10_without", "events10000_without", "open_exclude_guest", "")
+	ratio("open include-guest: 10000 vs 10 live events", "events10_with", "events10000_with", "open_include_guest", 1.10)
+	ratio("  the same without the module", "events10_without", "events10000_without", "open_include_guest", "")
+	ratio("KVM_CREATE_VM (refused): 10000 vs 10 live events", "events10_with", "events10000_with", "create_vm", 1.10)
+	ratio("open exclude_guest=1: many vs 1 live VMs", "vms1", "vmsmany", "open_exclude_guest", 1.10)
+	ratio("open include-guest (refused): many vs 1 live VMs", "vms1", "vmsmany", "open_include_guest", 1.10)
+	ratio("KVM_CREATE_VM+close: many vs 1 live VMs", "vms1", "vmsmany", "create_vm", 1.10)
+	value("mpmuctl -j status, 10000 events", "events10000", "mpmuctl_status_ms", 20, "ms")
+	value("mpmuctl -j events, 10000 events", "events10000", "mpmuctl_events_ms", 100, "ms")
+	value("mpmuctl --version (no netlink: process start)", "events10000", "mpmuctl_version_ms", "", "ms")
+	value("mpmuctl -j status, many VMs", "vmsmany", "mpmuctl_status_ms", 20, "ms")
+	value("mpmuctl -j holders, many VMs", "vmsmany", "mpmuctl_holders_ms", "", "ms")
+	ev = (v["memory", 1, "events_slab_kb_with"] - v["memory", 1, "events_slab_kb_without"]) * 1024 / 10000
+	vm = (v["memory", 1, "vms_slab_kb_with"] - v["memory", 1, "vms_slab_kb_without"]) * 1024 / (info["vms_held_memory_with"] + 0.0001)
+	printf "%-58s %7.0f  (Slab, with minus without, over 10000)  <= 128 %s\n", "kernel memory per tracked event (bytes)", ev, ev <= 128 ? "met" : "NOT met"
+	printf "%-58s %7.0f  (Slab, with minus without, over %s VMs)\n", "kernel memory per holder (bytes)", vm, info["vms_held_memory_with"]
+	printf "{\n  \"kernel\": \"%s\",\n  \"cpu\": \"%s\",\n  \"cpus\": %s,\n  \"vms_held\": %s,\n", info["kernel"], info["cpu"], info["cpus"], info["vms_held"] + 0 > json
+	printf "  \"memory_bytes_per_event\": %.0f,\n  \"memory_bytes_per_holder\": %.0f,\n  \"measures\": [\n", ev, vm > json
+	for (i = 1; i <= nrows; i++) printf "    %s%s\n", rows[i], i < nrows ? "," : "" > json
+	printf "  ]\n}\n" > json
+}'
+echo
+echo "bench: written $json"

@@ -1,0 +1,112 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# make bench, guest side (not a test suite: run with "run.sh -s bench").
+# Prints "BENCH <case> <round> <metric> <value>" lines that bench/run.sh
+# turns into ratios.  Costs are ns per operation, measured in this boot,
+# rounds alternating without and with the module.
+. /tests/lib.sh
+
+ROUNDS=5
+N_OPEN=2000		# perf_event_open+close per measurement
+N_VM=10			# KVM_CREATE_VM+close per measurement
+MANY_EVENTS=10000
+MANY_VMS=1000		# or as many as memory allows
+
+echo "BENCH-INFO kernel $(uname -r)"
+echo "BENCH-INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "BENCH-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
+kvm_load || { echo "BENCH-ERROR kvm did not load"; exit 1; }
+
+cost() { mpmu-probe "$@" | cut -d' ' -f1; }
+
+measure() {	# case round
+	echo "BENCH $1 $2 open_exclude_guest $(cost bench-open $N_OPEN --exclude-guest)"
+	echo "BENCH $1 $2 open_include_guest $(cost bench-open $N_OPEN)"
+	echo "BENCH $1 $2 create_vm $(cost bench-vm $N_VM)"
+}
+
+slab_kb() { sed -n 's/^Slab: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+
+# hold_vms NAME N: up to N VMs held by one process; sets VMS_PID, VMS_HELD.
+hold_vms() {
+	rm -f "$HOLD_DIR/$1.ready"
+	mpmu-probe vms "$2" --hold "$HOLD_DIR/$1.ready" > "$HOLD_DIR/$1.out" 2>&1 &
+	VMS_PID=$!
+	i=0
+	while [ ! -e "$HOLD_DIR/$1.ready" ] && [ $i -lt 3000 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	VMS_HELD=$(head -1 "$HOLD_DIR/$1.out")
+}
+
+# 1. The hooks' cost: the same operations without and with the module.
+r=1
+while [ $r -le $ROUNDS ]; do
+	mp_unload
+	measure without $r
+	mp_load
+	measure with $r
+	r=$((r + 1))
+done
+
+mpmuctl_ms() { mpmu-probe time /usr/bin/mpmuctl-opt "$@" | cut -d' ' -f1; }
+
+# 2. Scale: 10 vs 10,000 live include-guest events (VM creation is then
+# refused: the cost of the refusal), also without the module, which shows
+# what the guest itself does with that many events; then, module loaded,
+# 1 vs many live VMs (include-guest opens are refused).  Twice each.
+for state in without with; do
+	if [ $state = without ]; then mp_unload; else mp_load; fi
+	r=1
+	while [ $r -le 2 ]; do
+		few=$(_hold events 10)
+		measure events10_$state $r
+		many=$(_hold events $((MANY_EVENTS - 10)))
+		measure events${MANY_EVENTS}_$state $r
+		if [ $state = with ]; then
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_ms $(mpmuctl_ms -j events)"
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_ms $(mpmuctl_ms -j status)"
+			# the same program doing no netlink: process start under TCG
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_version_ms $(mpmuctl_ms --version)"
+		fi
+		release "$many"
+		release "$few"
+		r=$((r + 1))
+	done
+done
+r=1
+while [ $r -le 2 ]; do
+	hold_vms one 1
+	one=$VMS_PID
+	measure vms1 $r
+	hold_vms many $((MANY_VMS - 1))
+	many=$VMS_PID
+	echo "BENCH-INFO vms_held $((VMS_HELD + 1))"
+	measure vmsmany $r
+	echo "BENCH vmsmany $r mpmuctl_status_ms $(mpmuctl_ms -j status)"
+	echo "BENCH vmsmany $r mpmuctl_holders_ms $(mpmuctl_ms -j holders)"
+	release "$many"
+	release "$one"
+	r=$((r + 1))
+done
+
+# 3. Kernel memory (Slab in /proc/meminfo) for 10,000 events and for the
+# VMs, without and with the module: the difference is the module's.
+for state in without with; do
+	if [ $state = without ]; then mp_unload; else mp_load; fi
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	s0=$(slab_kb)
+	e=$(_hold events $MANY_EVENTS)
+	s1=$(slab_kb)
+	release "$e"
+	echo "BENCH memory 1 events_slab_kb_$state $((s1 - s0))"
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	s0=$(slab_kb)
+	hold_vms mem $MANY_VMS
+	s1=$(slab_kb)
+	release "$VMS_PID"
+	echo "BENCH memory 1 vms_slab_kb_$state $((s1 - s0))"
+	echo "BENCH-INFO vms_held_memory_$state $VMS_HELD"
+done
+echo "BENCH-DONE"
