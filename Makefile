@@ -161,6 +161,28 @@ check: deps checkpatch
 demo: deps
 	tests/demo.sh
 
+# libFuzzer targets for the userspace parsers (clang): each runs
+# FUZZ_SECONDS on a copy of its seed corpus; a crash, a sanitizer report or a
+# broken invariant (abort) fails.  make check runs them for 20 s each.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DMPMU_TOOLS_VERSION='"$(VERSION)"' \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(DEPS_CFLAGS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard lib/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEPS_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		rm -rf build/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t build/fuzz/corpus-$$t && \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+			-artifact_prefix=build/fuzz/$$t- build/fuzz/corpus-$$t \
+			> build/fuzz/$$t.log 2>&1 && \
+		echo "fuzz: $$t: $$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' build/fuzz/$$t.log) inputs in $(FUZZ_SECONDS) s, no crash" || \
+		{ tail -30 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (build/fuzz/$$t.log)"; exit 1; }; \
+	done
+
 # Benchmarks in a QEMU guest (not timed tests): bench/run.sh [KERNEL]
 bench: deps
 	bench/run.sh
@@ -169,4 +191,4 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user install install-module uninstall deb rpm bench unit deps checkpatch style check demo clean
+.PHONY: all module user install install-module uninstall deb rpm bench fuzz unit deps checkpatch style check demo clean

@@ -3,6 +3,7 @@
 # Every test tier, then one closing line: "N passed, N failed".
 #   style: checkpatch --strict clean
 #   unit:  libmpmu's parsers and helpers, under ASan/UBSan
+#   fuzz:  libFuzzer on the parsers, 20 s each
 #   build: W=1 clean for each kernel (inside the VM tier)
 #   pkg:   .deb and .rpm build and lint clean, hold what they promise; DKMS
 #          builds for each kernel; the libvirt hook as libvirtd runs it
@@ -173,6 +174,13 @@ tally "mpmud --check-config: a bad line is FILE:LINE and exit 78" check_config_n
 tally "mpmud --check-config: conf.d in lexical order, later wins" check_config_prints_what_applies
 tally "mpmud(8) documents every option of --help" mpmud_man_lists_every_option
 tally "make install/uninstall: the promised files, /etc/mpmud.conf kept" install_lays_out_the_files
+
+# libFuzzer on the userspace parsers (longer: make fuzz).
+fuzz_parsers() {
+	make -s fuzz FUZZ_SECONDS=20 2>&1 | tee build/fuzz-check.log | grep '^fuzz:'
+	[ "${PIPESTATUS[0]}" -eq 0 ]
+}
+tally "libFuzzer: config file, guest name and seconds parsers, 20 s each, no crash" fuzz_parsers
 
 # Guest tiers: the module on each kernel (busybox), then mpmud under systemd.
 tier() {	# name, command...

@@ -20,6 +20,7 @@
  *   mpmu-probe as-nobody VERB ...      (uid/gid 65534, no groups)
  *   mpmu-probe exec PROGRAM ARGS...    (run a program, after the prefixes)
  *   mpmu-probe no-sys-admin VERB ...   (root without CAP_SYS_ADMIN)
+ *   mpmu-probe in-userns VERB ...      (root of a new user namespace)
  *
  * --hold FILE: keep the VM or event, create FILE once it exists, and wait
  * for SIGTERM.  Statically linked, no dependency beyond libc.
@@ -32,6 +33,7 @@
 #include <linux/kvm.h>
 #include <linux/perf_event.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -448,6 +450,41 @@ static int drop_to_nobody(void)
 	return 0;
 }
 
+/*
+ * Enter a new user namespace where this process is uid/gid 0 with every
+ * capability, mapped to its uid/gid outside: root of a container, not of
+ * the host.
+ */
+static int enter_userns(void)
+{
+	char map[64];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int fd;
+
+	/* After as-nobody, /proc/self is root's until we are dumpable again. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (unshare(CLONE_NEWUSER))
+		return perror("in-userns: unshare"), -1;
+	fd = open("/proc/self/setgroups", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "deny", 4) != 4)
+			perror("in-userns: setgroups");
+		close(fd);
+	}
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)uid);
+	fd = open("/proc/self/uid_map", O_WRONLY);
+	if (fd < 0 || write(fd, map, strlen(map)) < 0)
+		return perror("in-userns: uid_map"), -1;
+	close(fd);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)gid);
+	fd = open("/proc/self/gid_map", O_WRONLY);
+	if (fd < 0 || write(fd, map, strlen(map)) < 0)
+		return perror("in-userns: gid_map"), -1;
+	close(fd);
+	return 0;
+}
+
 /* Stay root, but without CAP_SYS_ADMIN in any set. */
 static int drop_sys_admin(void)
 {
@@ -569,8 +606,10 @@ static int cmd_time(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	while (argc >= 2 && (!strcmp(argv[1], "as-nobody") ||
-			     !strcmp(argv[1], "no-sys-admin"))) {
-		if ((!strcmp(argv[1], "as-nobody") ? drop_to_nobody : drop_sys_admin)())
+			     !strcmp(argv[1], "no-sys-admin") ||
+			     !strcmp(argv[1], "in-userns"))) {
+		if ((!strcmp(argv[1], "as-nobody") ? drop_to_nobody :
+		     !strcmp(argv[1], "in-userns") ? enter_userns : drop_sys_admin)())
 			return 2;
 		argc--;
 		argv++;

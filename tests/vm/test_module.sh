@@ -366,6 +366,20 @@ test_root_without_cap_sys_admin_cannot_change() {
 	assertEquals software "$(sysval guarded_pmus)"
 }
 
+# Root of a container is not root of the host: uid 0 mapped to root, and
+# nobody's own namespace (uid 0 mapped to 65534).
+test_root_of_a_user_namespace_cannot_change() {
+	for who in in-userns "as-nobody in-userns"; do
+		assertEquals "$who: read" 1 "$(mpmu-probe $who read $SYS/enabled)"
+		r=$(mpmu-probe $who write $SYS/enabled 0)
+		assertTrue "$who: write enabled refused ($r)" "[ '$r' = EPERM ] || [ '$r' = EACCES ]"
+		r=$(mpmu-probe $who write $SYS/guarded_pmus tracepoint)
+		assertTrue "$who: write guarded_pmus refused ($r)" "[ '$r' = EPERM ] || [ '$r' = EACCES ]"
+	done
+	assertEquals 1 "$(sysval enabled)"
+	assertEquals software "$(sysval guarded_pmus)"
+}
+
 test_concurrent_vms_and_events_never_coexist() {
 	out=$(mpmu-probe stress "${STRESS_SECONDS:-20}" 2>&1)
 	echo "stress: $out"

@@ -169,6 +169,16 @@ test_malformed_netlink_messages_are_refused_and_change_nothing() {
 	assertEquals 1 "$(sysval enabled)"
 }
 
+test_root_of_a_user_namespace_cannot_change_over_netlink() {
+	assertEquals "SET_CONFIG, root of a user namespace" "OK set_config_unprivileged" \
+		"$(mpmu-probe in-userns exec /usr/bin/nl-bad unprivileged)"
+	assertEquals "SET_CONFIG, nobody's user namespace" "OK set_config_unprivileged" \
+		"$(mpmu-probe as-nobody in-userns exec /usr/bin/nl-bad unprivileged)"
+	assertEquals "mpmuctl disable: 77" 77 \
+		"$(mpmu-probe in-userns exec /usr/bin/mpmuctl disable > /dev/null 2>&1; echo $?)"
+	assertEquals "still armed" 1 "$(sysval enabled)"
+}
+
 test_the_family_name_autoloads_the_module() {
 	mp_unload
 	# What modprobe needs: the module installed, and depmod's alias index.
