@@ -7,8 +7,7 @@
 #   bench/run.sh [KERNEL_VERSION]   (default: the installed 6.12 amd64)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
-	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
+kver=${1:-$("$top/tests/tools/default-kernel")}
 [ -n "$kver" ] || { echo "bench: no 6.12 kernel installed (tests/deps.sh)" >&2; exit 1; }
 
 "$top/tests/vm/run.sh" -s bench "$kver" > "$top/build/bench-vm.log" 2>&1 || true

@@ -11,8 +11,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/build/pkgvm
-kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
-	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
+kver=${1:-$("$top/tests/tools/default-kernel")}
 
 fail() {
 	echo "FAIL pkgvm $1"

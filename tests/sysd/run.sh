@@ -21,8 +21,7 @@ while getopts "T:" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-kver=${1:-$(cd /boot && ls vmlinuz-6.12.*-amd64 2>/dev/null | grep -v -- -rt- |
-	sed 's/^vmlinuz-//' | sort -V | tail -n 1 || true)}
+kver=${1:-$("$top/tests/tools/default-kernel")}
 
 fail() {
 	echo "FAIL sysd $1"
