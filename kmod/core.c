@@ -241,6 +241,8 @@ int mpmu_vm_create(const void *kvm)
 		/* Without a record the put would be lost: fail closed. */
 		if (ret == 0) {
 			mpmu_put();
+			pr_warn_ratelimited("no memory to track a VM of pid %d (%s)\n",
+					    task_tgid_nr(current), current->comm);
 			return -ENOMEM;
 		}
 		return 0;	/* unmanaged: nothing to give back */
@@ -278,16 +280,18 @@ void mpmu_vm_destroy(const void *kvm)
 }
 
 /* A VM that existed before arbitration could see its creation. */
-int mpmu_vm_found(const void *kvm, struct task_struct *owner)
+int mpmu_vm_found(const void *kvm, struct task_struct *owner, bool *inserted)
 {
 	struct mpmu_rec *rec = mpmu_rec_alloc();
 	unsigned long flags;
 
+	*inserted = false;
 	if (!rec)
 		return -ENOMEM;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	if (!vm_find(kvm)) {
+		*inserted = true;
 		vm_fill(rec, kvm, owner, false);
 		mpmu_nr_unmanaged++;
 		hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);

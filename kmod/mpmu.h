@@ -110,7 +110,7 @@ void mpmu_core_init(bool enable, enum mpmu_mode mode);
 void mpmu_core_exit(void);
 int mpmu_vm_create(const void *kvm);
 void mpmu_vm_destroy(const void *kvm);
-int mpmu_vm_found(const void *kvm, struct task_struct *owner);
+int mpmu_vm_found(const void *kvm, struct task_struct *owner, bool *inserted);
 int mpmu_event_create(struct perf_event *event);
 void mpmu_event_destroy(const struct perf_event *event);
 int mpmu_event_found(struct perf_event *event, struct task_struct *owner,

@@ -7,7 +7,9 @@
  * other kernels an empty list falls back to an atomic allocation.  When
  * both fail, the caller fails closed (-ENOMEM) rather than lose track.
  */
+#include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -25,6 +27,30 @@ static unsigned int pool_nr;
 
 static void pool_balance(struct work_struct *work);
 static DECLARE_WORK(pool_work, pool_balance);
+
+#ifdef MPMU_FAULT_INJECT
+/*
+ * Debug builds (make MPMU_FAULT_INJECT=y) only: the Debian kernels have no
+ * CONFIG_FAULT_INJECTION, so the tests make every Nth record allocation
+ * fail here to prove that the callers fail closed.
+ */
+static unsigned int fail_alloc_every;
+module_param(fail_alloc_every, uint, 0600);
+MODULE_PARM_DESC(fail_alloc_every, "debug: fail every Nth record allocation (0: never)");
+static atomic_t alloc_nr = ATOMIC_INIT(0);
+
+static bool alloc_should_fail(void)
+{
+	unsigned int every = READ_ONCE(fail_alloc_every);
+
+	return every && (unsigned int)atomic_inc_return(&alloc_nr) % every == 0;
+}
+#else
+static bool alloc_should_fail(void)
+{
+	return false;
+}
+#endif
 
 static void pool_push(struct mpmu_rec *rec)
 {
@@ -85,6 +111,8 @@ struct mpmu_rec *mpmu_rec_alloc(void)
 	struct mpmu_rec *rec;
 	unsigned int left;
 
+	if (alloc_should_fail())
+		return NULL;
 	rec = pool_pop(&left);
 	if (left < POOL_LOW)
 		schedule_work(&pool_work);

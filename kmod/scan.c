@@ -36,6 +36,9 @@
 
 #define SCAN_REFILL	1024
 
+/* Records a scan pass added: a pass that fails and adds none ends the scan. */
+static unsigned int scan_added;
+
 /* perf's own marker for kernel-owned events (private to kernel/events). */
 #define MPMU_TASK_TOMBSTONE	((void *)-1L)
 
@@ -52,6 +55,7 @@ static int scan_event(struct perf_event *event)
 	err = mpmu_event_found(event, kernel ? NULL : owner, kernel, &inserted);
 	if (err || !inserted)
 		return err;
+	scan_added++;
 	/* Pairs with the state change that precedes the event's free. */
 	smp_mb();
 	if (READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
@@ -173,7 +177,14 @@ static int scan_file(const void *data, struct file *file, unsigned int fd)
 {
 	struct task_struct *task = (struct task_struct *)data;
 
-	return file_is_vm(file) ? mpmu_vm_found(file->private_data, task) : 0;
+	bool inserted;
+	int err;
+
+	if (!file_is_vm(file))
+		return 0;
+	err = mpmu_vm_found(file->private_data, task, &inserted);
+	scan_added += inserted;
+	return err;
 }
 
 static int scan_vms(void)
@@ -207,13 +218,20 @@ int mpmu_scan(bool vms)
 	int ret;
 
 	lockdep_assert_held(&mpmu_config_mutex);
+	/*
+	 * The scan takes records without sleeping: when the pool runs dry it
+	 * stops with -ENOMEM, and a refill lets the next pass go further
+	 * (records found before are kept).  A pass that added nothing would
+	 * fail the same way again: give up with the error instead of looping.
+	 */
 	do {
 		ret = mpmu_pool_fill(SCAN_REFILL);
 		if (ret)
 			return ret;
+		scan_added = 0;
 		ret = scan_events();
 		if (!ret && vms)
 			ret = scan_vms();
-	} while (ret == -ENOMEM);
+	} while (ret == -ENOMEM && scan_added);
 	return ret;
 }

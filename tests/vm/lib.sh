@@ -123,6 +123,11 @@ kmsg_since_mark() {
 	dmesg | sed -n "/$_MARK/,\$p"
 }
 
+# What in the kernel log shows a kernel bug: warnings, oopses, lockups.
+kernel_log_problems() {
+	dmesg | grep -E "WARNING|BUG|Call Trace|rcu_sched self-detected|soft lockup|general protection"
+}
+
 # mpmu.tests=a,b on the kernel command line runs only those tests.
 if [ -n "${MPMU_TESTS:-}" ]; then
 	suite() {

@@ -10,9 +10,10 @@
  *                    [--pmu software|tracepoint] [--config N] [--inherit]
  *                    [--hold FILE]
  *   mpmu-probe fork-child FILE   (with an inherited event held: fork works)
- *   mpmu-probe stress SECONDS
+ *   mpmu-probe stress SECONDS [--flip ENABLED_FILE]
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
  *   mpmu-probe read FILE         (prints the content, or the errno name)
+ *   mpmu-probe sysfs-fuzz SECONDS FILE...  (random writes; values stay valid)
  *   mpmu-probe bench-open N [--exclude-guest]  (ns per perf_event_open+close)
  *   mpmu-probe bench-vm N                      (ns per KVM_CREATE_VM+close)
  *   mpmu-probe vms N --hold FILE   (up to N VMs in one process; prints how many)
@@ -48,6 +49,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *errname(int err)
 {
@@ -297,12 +300,20 @@ static int cmd_fork_child(int argc, char **argv)
 }
 
 /*
- * Stress: VM threads and event threads race on both vCPUs.  Each side,
- * while holding its own resource, tries to take the other one; any success
- * is a violation of the invariant.
+ * Stress: every kind of user of the knob races on both vCPUs.  VM threads
+ * and include-guest event threads each try, while holding their own
+ * resource, to take the other one; a forked child of an inherited event
+ * tries to create a VM; any success is a violation of the invariant.
+ * Exclude-guest events must never be refused.  With --flip FILE, a thread
+ * flips `enabled` 0/1 meanwhile: a VM created while it may be 0 holds no
+ * knob, so flip_seq (odd while `enabled` may be 0) tells which successes
+ * are violations.
  */
 struct stress {
-	atomic_long vms, events, vm_refused, event_refused, violations;
+	atomic_long vms, events, forks, excluded, flips, flip_busy;
+	atomic_long vm_refused, event_refused, violations;
+	atomic_uint flip_seq;
+	const char *enabled_file;
 	time_t deadline;
 };
 
@@ -311,6 +322,23 @@ static void pause_ms(long ms)
 	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+static bool stress_running(const struct stress *s)
+{
+	return time(NULL) < s->deadline;
+}
+
+/* `enabled` was 1 from the read of @seq until now: a new VM holds the knob. */
+static bool armed_since(struct stress *s, unsigned int seq)
+{
+	return !(seq & 1) && seq == atomic_load(&s->flip_seq);
+}
+
+static void violation(struct stress *s, const char *what)
+{
+	atomic_fetch_add(&s->violations, 1);
+	fprintf(stderr, "VIOLATION: %s\n", what);
 }
 
 static struct event_spec stress_event(unsigned int n)
@@ -335,22 +363,25 @@ static void *stress_vm(void *arg)
 	struct stress *s = arg;
 	unsigned int seed = (unsigned int)(uintptr_t)&seed;
 	struct event_spec spec;
-	unsigned int n = 0;
+	unsigned int n = 0, seq;
+	bool armed;
 	int vm, fd;
 
-	while (time(NULL) < s->deadline) {
+	while (stress_running(s)) {
+		seq = atomic_load(&s->flip_seq);
 		vm = vm_create(0);
 		if (vm < 0) {
 			atomic_fetch_add(&s->vm_refused, 1);
 			pause_ms(3);
 			continue;
 		}
+		armed = armed_since(s, seq);
 		atomic_fetch_add(&s->vms, 1);
 		spec = stress_event(n++);
 		fd = event_open(&spec);
 		if (fd >= 0) {
-			atomic_fetch_add(&s->violations, 1);
-			fprintf(stderr, "VIOLATION: event opened while holding a VM\n");
+			if (armed)
+				violation(s, "event opened while a VM holds the knob");
 			close(fd);
 		}
 		close(vm);
@@ -360,14 +391,27 @@ static void *stress_vm(void *arg)
 	return NULL;
 }
 
+/* A VM created now, while an include-guest event is alive, is a violation. */
+static void try_vm_against_event(struct stress *s, const char *what)
+{
+	unsigned int seq = atomic_load(&s->flip_seq);
+	int vm = vm_create(0);
+
+	if (vm >= 0) {
+		if (armed_since(s, seq))
+			violation(s, what);
+		close(vm);
+	}
+}
+
 static void *stress_event_thread(void *arg)
 {
 	struct stress *s = arg;
 	struct event_spec spec;
 	unsigned int n = 0;
-	int vm, fd;
+	int fd;
 
-	while (time(NULL) < s->deadline) {
+	while (stress_running(s)) {
 		spec = stress_event(n++);
 		fd = event_open(&spec);
 		if (fd < 0) {
@@ -376,12 +420,7 @@ static void *stress_event_thread(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&s->events, 1);
-		vm = vm_create(0);
-		if (vm >= 0) {
-			atomic_fetch_add(&s->violations, 1);
-			fprintf(stderr, "VIOLATION: VM created while holding an event\n");
-			close(vm);
-		}
+		try_vm_against_event(s, "VM created while an event is alive");
 		close(fd);
 		/* A gap, or the VM side never sees zero events. */
 		pause_ms(8);
@@ -389,21 +428,134 @@ static void *stress_event_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * An inherited per-task event, then fork(): the child carries a copy and
+ * tries to create a VM.  fork() itself must never fail.
+ */
+static void *stress_fork_thread(void *arg)
+{
+	struct event_spec spec = { .cpu = -1, .pid = 0, .inherit = true,
+				   .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_TASK_CLOCK };
+	struct stress *s = arg;
+	unsigned int seq;
+	int fd, status;
+	pid_t child;
+
+	while (stress_running(s)) {
+		fd = event_open(&spec);
+		if (fd < 0) {
+			atomic_fetch_add(&s->event_refused, 1);
+			pause_ms(5);
+			continue;
+		}
+		/* The child's flip_seq is a copy: judge from here, around it all. */
+		seq = atomic_load(&s->flip_seq);
+		child = fork();
+		if (child == 0)
+			_exit(vm_create(0) >= 0 ? 3 : 0);
+		if (child < 0) {
+			violation(s, "fork() failed with an inherited event");
+		} else {
+			waitpid(child, &status, 0);
+			if (!WIFEXITED(status) ||
+			    (WEXITSTATUS(status) && armed_since(s, seq)))
+				violation(s, "VM created by a child carrying an inherited event");
+			atomic_fetch_add(&s->forks, 1);
+		}
+		close(fd);
+		pause_ms(10);
+	}
+	return NULL;
+}
+
+/* Exclude-guest events never block VMs and are never refused. */
+static void *stress_exclude_thread(void *arg)
+{
+	struct stress *s = arg;
+	struct event_spec spec;
+	unsigned int n = 0;
+	int fd;
+
+	while (stress_running(s)) {
+		spec = stress_event(n++);
+		spec.exclude_guest = true;
+		fd = event_open(&spec);
+		if (fd < 0) {
+			fprintf(stderr, "exclude-guest event: %s\n", errname(-fd));
+			violation(s, "exclude-guest event refused");
+		} else {
+			atomic_fetch_add(&s->excluded, 1);
+			close(fd);
+		}
+		pause_ms(4);
+	}
+	return NULL;
+}
+
+static int write_value(const char *file, const char *value)
+{
+	int fd = open(file, O_WRONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return errno;
+	len = write(fd, value, strlen(value));
+	close(fd);
+	return len < 0 ? errno : 0;
+}
+
+/* `enabled` 0 then 1; writing 0 is refused (EBUSY) while VMs hold. */
+static void *stress_flip_thread(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
+	struct stress *s = arg;
+	int err;
+
+	while (stress_running(s)) {
+		atomic_fetch_add(&s->flip_seq, 1);
+		err = write_value(s->enabled_file, "0");
+		if (err == EBUSY)
+			atomic_fetch_add(&s->flip_busy, 1);
+		else if (err)
+			violation(s, "writing 0 to enabled failed");
+		pause_ms(10 + rand_r(&seed) % 20);
+		err = write_value(s->enabled_file, "1");
+		if (err)
+			violation(s, "writing 1 to enabled failed");
+		atomic_fetch_add(&s->flip_seq, 1);
+		atomic_fetch_add(&s->flips, 1);
+		pause_ms(50 + rand_r(&seed) % 100);
+	}
+	return NULL;
+}
+
 static int cmd_stress(int argc, char **argv)
 {
+	void *(*const workers[])(void *) = {
+		stress_vm, stress_event_thread, stress_vm, stress_event_thread,
+		stress_fork_thread, stress_exclude_thread, stress_flip_thread,
+	};
+	const unsigned int nr = ARRAY_LEN(workers);
 	struct stress s = { 0 };
-	pthread_t th[4];
-	int i;
+	pthread_t th[ARRAY_LEN(workers)];
+	unsigned int i;
 
-	if (argc != 1)
-		return fprintf(stderr, "stress: need SECONDS\n"), 2;
+	if (argc == 3 && !strcmp(argv[1], "--flip"))
+		s.enabled_file = argv[2];
+	else if (argc != 1)
+		return fprintf(stderr, "stress: need SECONDS [--flip FILE]\n"), 2;
 	s.deadline = time(NULL) + atoi(argv[0]);
-	for (i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, i % 2 ? stress_event_thread : stress_vm, &s);
-	for (i = 0; i < 4; i++)
-		pthread_join(th[i], NULL);
-	printf("vms=%ld events=%ld vm_refused=%ld event_refused=%ld violations=%ld\n",
+	for (i = 0; i < nr; i++)
+		if (workers[i] != stress_flip_thread || s.enabled_file)
+			pthread_create(&th[i], NULL, workers[i], &s);
+	for (i = 0; i < nr; i++)
+		if (workers[i] != stress_flip_thread || s.enabled_file)
+			pthread_join(th[i], NULL);
+	printf("vms=%ld events=%ld forks=%ld excluded=%ld flips=%ld flip_busy=%ld vm_refused=%ld event_refused=%ld violations=%ld\n",
 	       atomic_load(&s.vms), atomic_load(&s.events),
+	       atomic_load(&s.forks), atomic_load(&s.excluded),
+	       atomic_load(&s.flips), atomic_load(&s.flip_busy),
 	       atomic_load(&s.vm_refused), atomic_load(&s.event_refused),
 	       atomic_load(&s.violations));
 	return atomic_load(&s.violations) ? 1 : 0;
@@ -411,17 +563,9 @@ static int cmd_stress(int argc, char **argv)
 
 static int cmd_write(int argc, char **argv)
 {
-	ssize_t len;
-	int fd;
-
 	if (argc != 2)
 		return fprintf(stderr, "write: need FILE VALUE\n"), 2;
-	fd = open(argv[0], O_WRONLY);
-	if (fd < 0)
-		return report(errno);
-	len = write(fd, argv[1], strlen(argv[1]));
-	close(fd);
-	return report(len < 0 ? errno : 0);
+	return report(write_value(argv[0], argv[1]));
 }
 
 static int cmd_read(int argc, char **argv)
@@ -441,6 +585,100 @@ static int cmd_read(int argc, char **argv)
 		return report(errno);
 	fwrite(buf, 1, len, stdout);
 	return 0;
+}
+
+static ssize_t read_value(const char *file, char *buf, size_t size)
+{
+	int fd = open(file, O_RDONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return len;
+}
+
+/* Mostly near-misses of valid values, sometimes plain noise. */
+static size_t fuzz_value(char *buf, size_t size, unsigned int *seed)
+{
+	static const char *const tokens[] = {
+		"0", "1", "0\n", "1\n", "2", "-1", "01", "1\n\n", " 1", "1 ",
+		"software", "tracepoint", "software,tracepoint",
+		"software tracepoint", "software\n", ",", " ", "\n", "",
+		"breakpoint", "kprobe", "cpu", "nosuchpmu", "software,,",
+	};
+	size_t len, i;
+
+	switch (rand_r(seed) % 4) {
+	case 0:	/* random bytes, any length up to the buffer */
+		len = rand_r(seed) % size;
+		for (i = 0; i < len; i++)
+			buf[i] = (char)rand_r(seed);
+		return len;
+	case 1:	/* long runs of a valid token */
+		len = 0;
+		while (len + 16 < size && rand_r(seed) % 64)
+			len += snprintf(buf + len, size - len, "%s,",
+					tokens[rand_r(seed) % ARRAY_LEN(tokens)]);
+		return len;
+	default:	/* one token, sometimes cut short */
+		i = rand_r(seed) % ARRAY_LEN(tokens);
+		len = strlen(tokens[i]);
+		memcpy(buf, tokens[i], len);
+		return rand_r(seed) % 8 ? len : len / 2;
+	}
+}
+
+/*
+ * Random writes to writable sysfs files: each is accepted or refused, the
+ * file always reads back a well-formed value, and a refused write leaves
+ * it as it was.
+ */
+static int cmd_sysfs_fuzz(int argc, char **argv)
+{
+	static char value[8192], before[4096], after[4096];
+	unsigned int seed = (unsigned int)time(NULL), bad = 0;
+	long writes = 0, accepted = 0, refused = 0;
+	time_t deadline;
+	ssize_t len;
+	size_t n;
+	int fd, err;
+	const char *file;
+
+	if (argc < 2)
+		return fprintf(stderr, "sysfs-fuzz: need SECONDS FILE...\n"), 2;
+	deadline = time(NULL) + atoi(argv[0]);
+	printf("seed=%u\n", seed);
+	while (time(NULL) < deadline && !bad) {
+		file = argv[1 + rand_r(&seed) % (argc - 1)];
+		if (read_value(file, before, sizeof(before)) < 0)
+			return fprintf(stderr, "%s: unreadable\n", file), 1;
+		n = fuzz_value(value, sizeof(value), &seed);
+		fd = open(file, O_WRONLY);
+		if (fd < 0)
+			return fprintf(stderr, "%s: %s\n", file, strerror(errno)), 1;
+		err = write(fd, value, n) < 0 ? errno : 0;
+		close(fd);
+		writes++;
+		err ? refused++ : accepted++;
+		len = read_value(file, after, sizeof(after));
+		if (len <= 0 || after[len - 1] != '\n' || strlen(after) != (size_t)len) {
+			fprintf(stderr, "%s: reads back malformed after a write\n", file);
+			bad++;
+		} else if (err && strcmp(before, after)) {
+			fprintf(stderr, "%s: changed by a refused write (%s)\n", file, errname(err));
+			bad++;
+		} else if (strstr(file, "enabled") && strcmp(after, "0\n") && strcmp(after, "1\n")) {
+			fprintf(stderr, "%s: reads back '%s'\n", file, after);
+			bad++;
+		}
+	}
+	printf("writes=%ld accepted=%ld refused=%ld bad=%u\n", writes, accepted, refused, bad);
+	return bad ? 1 : 0;
 }
 
 static int drop_to_nobody(void)
@@ -635,6 +873,8 @@ int main(int argc, char **argv)
 		return cmd_write(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "stress"))
 		return cmd_stress(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "sysfs-fuzz"))
+		return cmd_sysfs_fuzz(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench-open"))
 		return cmd_bench_open(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench-vm"))

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${MPMU_BUILD:-$top/build/vm}
 suites=""
 tests=""
-stress=20
+stress=60
 while getopts "s:t:T:" opt; do
 	case $opt in
 	s) suites=$OPTARG ;;
@@ -53,14 +53,16 @@ kvm_modules() {
 
 # Build the module in $build/$1/$2 from the tree "make dist" stages (what
 # DKMS builds), or the helper from its directory; W=1, no warning.
+# kmod-debug is the fault-injection build (MPMU_FAULT_INJECT=y).
 build_kmod() {
-	local kver=$1 name=$2 dir=$build/$1/$2
+	local kver=$1 name=$2 dir=$build/$1/$2 flags=()
 	rm -rf "$dir" && mkdir -p "$dir"
 	case $name in
 	kmod) make -s -C "$top/kmod" dist DISTDIR="$dir" ;;
+	kmod-debug) make -s -C "$top/kmod" dist DISTDIR="$dir"; flags=(MPMU_FAULT_INJECT=y) ;;
 	*) cp "$top/tests/vm/$name"/* "$dir"/ ;;
 	esac
-	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 modules \
+	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 "${flags[@]}" modules \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
 		return 1
@@ -68,7 +70,7 @@ build_kmod() {
 }
 
 build_module() {
-	build_kmod "$1" kmod && build_kmod "$1" kcounter
+	build_kmod "$1" kmod && build_kmod "$1" kmod-debug && build_kmod "$1" kcounter
 }
 
 # A dynamically linked program and the libraries ldd says it needs.
@@ -97,7 +99,9 @@ build_initramfs() {
 	copy_dynamic "$top/build/user/mpmuctl" "$root" /usr/bin/mpmuctl-opt
 	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
 	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
+	copy_dynamic "$build/nl-fuzz" "$root" /usr/bin/nl-fuzz
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
+	cp "$build/$kver/kmod-debug/mediated_pmu.ko" "$root/lib/mpmu/mediated_pmu-debug.ko"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
 	: > "$root/lib/mpmu/kvm.order"
 	for ko in $(kvm_modules "$kver"); do
@@ -111,13 +115,15 @@ build_initramfs() {
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$build/$kver/initramfs.gz"
 }
 
+# slab_nomerge keeps the module's record cache apart in /proc/slabinfo, for
+# the leak check of the stress.
 boot() {
 	local kver=$1 log=$build/$1/console.log
 	timeout --foreground 1500 qemu-system-x86_64 \
 		-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
 		-smp 2 -m 1G -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=5 mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
+		-append "console=ttyS0 panic=-1 loglevel=5 slab_nomerge mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
 		< /dev/null > "$log" 2>&1 || true
 }
 
@@ -144,6 +150,8 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags json-c) \
 	-o "$build/jsonq" "$top/tests/vm/jsonq.c" $(pkg-config --libs json-c)
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/nl-bad" "$top/tests/vm/nl-bad.c" $(pkg-config --libs libnl-genl-3.0)
+cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
+	-o "$build/nl-fuzz" "$top/tests/vm/nl-fuzz.c" $(pkg-config --libs libnl-genl-3.0)
 # The CLI runs under ASan/UBSan in the guest: a leak or UB fails its test.
 make -s -C "$top" user SANITIZE=1 O=build/asan
 make -s -C "$top" user

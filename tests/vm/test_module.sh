@@ -380,19 +380,8 @@ test_root_of_a_user_namespace_cannot_change() {
 	assertEquals software "$(sysval guarded_pmus)"
 }
 
-test_concurrent_vms_and_events_never_coexist() {
-	out=$(mpmu-probe stress "${STRESS_SECONDS:-20}" 2>&1)
-	echo "stress: $out"
-	assertContains "$out" "violations=0"
-	vms=$(echo "$out" | sed -n 's/.*vms=\([0-9]*\).*/\1/p')
-	events=$(echo "$out" | sed -n 's/.* events=\([0-9]*\).*/\1/p')
-	assertTrue "VM side made progress ($vms)" "[ ${vms:-0} -gt 0 ]"
-	assertTrue "event side made progress ($events)" "[ ${events:-0} -gt 0 ]"
-}
-
 test_zz_kernel_log_is_clean() {
-	bad=$(dmesg | grep -E "WARNING|BUG|Call Trace|rcu_sched self-detected|soft lockup|general protection")
-	assertEquals "kernel log" "" "$bad"
+	assertEquals "kernel log" "" "$(kernel_log_problems)"
 }
 
 . /usr/bin/shunit2

@@ -1,0 +1,300 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The module under load, under faults and under hostile input (issue 6).
+# Each test ends with the counters back to zero; the last one reads the
+# kernel log.  Figures are printed as "figure: ..." lines for
+# docs/reliability.md.
+
+. /tests/lib.sh
+
+DEBUG_MODULE=/lib/mpmu/mediated_pmu-debug.ko
+FAIL_EVERY=/sys/module/mediated_pmu/parameters/fail_alloc_every
+
+oneTimeSetUp() {
+	kvm_load || fail "cannot load KVM"
+}
+
+setUp() {
+	kvm_load
+	mp_load
+}
+
+tearDown() {
+	release_all
+	[ -d "$SYS" ] || return 0
+	settled || true
+	assertEquals "refcount back to 0" 0 "$(sysval refcount)"
+	assertEquals "events back to 0" 0 "$(sysval include_guest_events)"
+	assertEquals "no holder left" "" "$(sysval holders)"
+	return 0
+}
+
+# Processes killed with SIGKILL release their files in their exit path;
+# wait (up to 20 s) until the counters have followed.
+settled() {
+	i=0
+	while [ "$(sysval refcount)$(sysval include_guest_events)" != 00 ] && [ $i -lt 400 ]; do
+		usleep 50000
+		i=$((i + 1))
+	done
+	[ "$(sysval refcount)$(sysval include_guest_events)" = 00 ]
+}
+
+# Objects in the module's record cache (slab_nomerge keeps it apart).
+record_slab_objects() {
+	awk '$1 == "mpmu_rec" { print $3 }' /proc/slabinfo
+}
+
+slab_kb() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	awk '/^Slab:/ { print $2 }' /proc/meminfo
+}
+
+# The value of NAME=N in a summary line.
+field() {
+	echo " $2" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+}
+
+# The module still arbitrates: an event blocks a VM, a VM blocks an event.
+assert_still_arbitrates() {
+	ev=$(hold_event)
+	assertNotNull "$1: event opens" "$ev"
+	assertEquals "$1: VM refused while an event lives" EBUSY "$(mpmu-probe vm)"
+	release "$ev"
+	vm=$(hold_vm)
+	assertNotNull "$1: VM created" "$vm"
+	assertEquals "$1: event refused while a VM holds" EOPNOTSUPP "$(mpmu-probe event)"
+	release "$vm"
+}
+
+# Background readers: netlink dumps in a loop, and two watch listeners.
+start_readers() {
+	rm -f "$HOLD_DIR"/readers.* "$HOLD_DIR/stop-readers"
+	(
+		n=0 failed=0
+		while [ ! -e "$HOLD_DIR/stop-readers" ]; do
+			for verb in events holders status; do
+				mpmuctl -j $verb > /dev/null 2>> "$HOLD_DIR/readers.err" ||
+					failed=$((failed + 1))
+			done
+			n=$((n + 1))
+		done
+		echo "$n $failed" > "$HOLD_DIR/readers.dumps"
+	) &
+	DUMPER=$!
+	mpmuctl -j watch > "$HOLD_DIR/readers.watch1" 2> "$HOLD_DIR/readers.err1" &
+	WATCH1=$!
+	mpmuctl watch > "$HOLD_DIR/readers.watch2" 2> "$HOLD_DIR/readers.err2" &
+	WATCH2=$!
+}
+
+stop_readers() {
+	touch "$HOLD_DIR/stop-readers"
+	wait "$DUMPER"
+	kill -INT "$WATCH1" "$WATCH2"
+	wait "$WATCH1"
+	assertEquals "json watch exits 0 on SIGINT" 0 $?
+	wait "$WATCH2"
+	assertEquals "watch exits 0 on SIGINT" 0 $?
+	assertEquals "readers' stderr (ASan, UBSan, errors)" "" \
+		"$(cat "$HOLD_DIR"/readers.err*)"
+	read -r DUMPS DUMPS_FAILED < "$HOLD_DIR/readers.dumps"
+	assertEquals "failed dumps" 0 "$DUMPS_FAILED"
+	assertTrue "dumps ran ($DUMPS)" "[ $DUMPS -gt 0 ]"
+	NOTES=$(wc -l < "$HOLD_DIR/readers.watch1")
+	assertTrue "notifications received ($NOTES)" "[ $NOTES -gt 0 ]"
+	assertEquals "every notification is JSON" "$NOTES" \
+		"$(grep -c '^{.*"seq".*}$' "$HOLD_DIR/readers.watch1")"
+}
+
+# VM create/destroy, include- and exclude-guest events, inherited events
+# across fork(), `enabled` flips, netlink dumps and watch listeners, all at
+# once on 2 vCPUs; then nothing is left and no record leaked.
+test_mixed_stress_holds_the_invariant_and_leaks_nothing() {
+	slab0=$(slab_kb)
+	rec0=$(record_slab_objects)
+	assertNotNull "the record cache is in /proc/slabinfo" "$rec0"
+	start_readers
+	out=$(mpmu-probe stress "$STRESS_SECONDS" --flip "$SYS/enabled" 2>&1)
+	stop_readers
+	echo "figure: stress ${STRESS_SECONDS}s: $out dumps=$DUMPS notifications=$NOTES"
+	assertContains "$out" "violations=0"
+	for f in vms events forks excluded flips; do
+		assertTrue "$f made progress: $out" "[ 0$(field $f "$out") -gt 0 ]"
+	done
+	assertEquals "enabled after the flips" 1 "$(sysval enabled)"
+	settled
+	rec1=$(record_slab_objects)
+	slab1=$(slab_kb)
+	echo "figure: records in slab before/after: $rec0/$rec1; Slab: ${slab0}/${slab1} kB"
+	assertEquals "records in the slab cache" "$rec0" "$rec1"
+	assert_still_arbitrates "after the stress"
+}
+
+# SIGKILL lands in the middle of VM creation, event open, fork() and
+# close: whatever the moment, every record goes with its object.
+test_kill_9_of_holders_mid_operation_loses_nothing() {
+	: > "$HOLD_DIR/kill.err"
+	pids="" killed=0
+	for i in 1 2 3; do
+		mpmu-probe stress 600 2>> "$HOLD_DIR/kill.err" > /dev/null &
+		pids="$pids $!"
+	done
+	end=$(($(date +%s) + 20))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		usleep $((200000 + $(head -c 2 /dev/urandom | od -An -tu2) * 10))
+		set -- $pids
+		shift $(($(head -c 1 /dev/urandom | od -An -tu1) % 3))
+		victim=$1
+		kill -KILL "$victim"
+		wait "$victim" 2> /dev/null
+		killed=$((killed + 1))
+		mpmu-probe stress 600 2>> "$HOLD_DIR/kill.err" > /dev/null &
+		pids=$(echo " $pids " | sed "s/ $victim / $! /")
+	done
+	kill -KILL $pids
+	wait $pids 2> /dev/null
+	echo "figure: kill -9: $killed holders killed mid-operation in 20 s"
+	assertEquals "violations" "" "$(grep VIOLATION "$HOLD_DIR/kill.err")"
+	assertTrue "counters back to 0 after the kills" settled
+	assert_still_arbitrates "after the kills"
+}
+
+# kvm_amd and kvm go away and come back while VMs and events churn; the
+# module re-arms its KVM probes each time.
+test_kvm_reload_under_load_keeps_the_invariant() {
+	mpmu-probe stress 40 > "$HOLD_DIR/reload.out" 2>&1 &
+	stress=$!
+	reloads=0
+	for round in 1 2 3; do
+		sleep 3
+		if ! kvm_unload_busy; then
+			fail "kvm did not unload in round $round"
+			break
+		fi
+		sleep 1
+		kvm_load || fail "kvm did not load again"
+		reloads=$((reloads + 1))
+	done
+	wait "$stress"
+	out=$(cat "$HOLD_DIR/reload.out")
+	echo "figure: kvm reload: $reloads reloads under load: $out"
+	assertEquals "3 reloads" 3 "$reloads"
+	assertContains "$out" "violations=0"
+	assert_still_arbitrates "after the reloads"
+}
+
+# The churn holds /dev/kvm for a moment at a time: retry for up to 10 s.
+kvm_unload_busy() {
+	i=0
+	while [ -d /sys/module/kvm_amd ] && [ $i -lt 200 ]; do
+		rmmod kvm_amd 2> /dev/null || usleep 50000
+		i=$((i + 1))
+	done
+	[ ! -d /sys/module/kvm_amd ] && rmmod kvm
+}
+
+load_debug_module() {
+	mp_unload
+	insmod "$DEBUG_MODULE" $TEST_PARAMS
+}
+
+# Without memory for a record the module refuses rather than lose track:
+# the creation fails with ENOMEM and a message, and nothing is counted.
+test_allocation_failure_fails_closed() {
+	load_debug_module
+	echo 1 > "$FAIL_EVERY"
+	kmsg_mark
+	assertEquals "include-guest event" ENOMEM "$(mpmu-probe event)"
+	assertEquals "VM" ENOMEM "$(mpmu-probe vm)"
+	assertEquals "exclude-guest event needs no record" OK "$(mpmu-probe event --exclude-guest)"
+	assertEquals 0 "$(sysval refcount)"
+	assertEquals 0 "$(sysval include_guest_events)"
+	assertContains "$(kmsg_since_mark)" "no memory to track a perf event of pid"
+	assertContains "$(kmsg_since_mark)" "no memory to track a VM of pid"
+	# Every 2nd allocation: the parent's event is tracked, the copy that
+	# fork() makes is not, and fork() still works.
+	echo 2 > "$FAIL_EVERY"
+	start_fork_child
+	assertContains "fork with an untracked copy" "$(cat "$HOLD_DIR/fork.out")" OK
+	assertEquals "the parent's event counts" 1 "$(sysval include_guest_events)"
+	assertEquals "and blocks VMs" EBUSY "$(mpmu-probe vm)"
+	stop_fork_child
+	assertEquals 0 "$(sysval include_guest_events)"
+	echo 0 > "$FAIL_EVERY"
+	assert_still_arbitrates "after the failures stop"
+}
+
+# Random allocation failures under the stress: refusals, never a violation
+# and never a record lost (the counters return to zero, rmmod works).
+test_allocation_failures_under_stress_lose_nothing() {
+	load_debug_module
+	echo 7 > "$FAIL_EVERY"
+	out=$(mpmu-probe stress 15 2>&1)
+	echo 0 > "$FAIL_EVERY"
+	echo "figure: stress 15s with every 7th allocation failing: $out"
+	assertContains "$out" "violations=0"
+	assertTrue "counters back to 0" settled
+	assert_still_arbitrates "after the failures"
+	assertTrue "the debug module unloads" "rmmod mediated_pmu"
+}
+
+config_of() {
+	echo "$(sysval enabled) $(sysval guarded_pmus)"
+}
+
+restore_config() {
+	mpmu-probe write "$SYS/enabled" 1 > /dev/null
+	mpmu-probe write "$SYS/guarded_pmus" software > /dev/null
+}
+
+# Random commands, attributes, lengths, nesting and flags as root (config
+# changes are allowed, and undone), with nothing held and with an event
+# held (the dumps have content); then as nobody with a VM held: nothing may
+# change.  The module answers and arbitrates afterwards.
+test_netlink_fuzzer_leaves_the_module_working() {
+	out=$(timeout 120 nl-fuzz 10 2>&1)
+	assertEquals "nl-fuzz as root: $out" 0 $?
+	echo "figure: netlink fuzz as root 10s: $(echo "$out" | grep sent=)"
+	restore_config
+	ev=$(hold_event)
+	out=$(timeout 120 nl-fuzz 10 2>&1)
+	assertEquals "nl-fuzz as root, an event held: $out" 0 $?
+	echo "figure: netlink fuzz as root 10s, an event held: $(echo "$out" | grep sent=)"
+	release "$ev"
+	restore_config
+	vm=$(hold_vm)
+	before=$(config_of)
+	out=$(timeout 120 mpmu-probe as-nobody exec /usr/bin/nl-fuzz 10 2>&1)
+	assertEquals "nl-fuzz as nobody: $out" 0 $?
+	echo "figure: netlink fuzz as nobody 10s, a VM held: $(echo "$out" | grep sent=)"
+	assertEquals "nobody changed nothing" "$before" "$(config_of)"
+	assertEquals "the VM still holds" 1 "$(sysval refcount)"
+	assertTrue "nobody was refused" "[ 0$(field eperm "$out") -gt 0 ]"
+	release "$vm"
+	assertEquals "status answers" 0 "$(mpmuctl -q status; echo $?)"
+	assert_still_arbitrates "after the netlink fuzzer"
+}
+
+# Random bytes and near-miss values into enabled and guarded_pmus: each
+# write is taken or refused, a refusal changes nothing; with a VM holding,
+# neither may change at all.
+test_random_sysfs_writes_keep_valid_values() {
+	out=$(mpmu-probe sysfs-fuzz 10 "$SYS/enabled" "$SYS/guarded_pmus" 2>&1)
+	assertEquals "sysfs-fuzz: $out" 0 $?
+	echo "figure: sysfs fuzz 10s: $(echo "$out" | tail -1)"
+	restore_config
+	vm=$(hold_vm)
+	before=$(config_of)
+	out=$(mpmu-probe sysfs-fuzz 5 "$SYS/enabled" "$SYS/guarded_pmus" 2>&1)
+	assertEquals "sysfs-fuzz with a holder: $out" 0 $?
+	assertEquals "nothing changes while a VM holds" "$before" "$(config_of)"
+	release "$vm"
+}
+
+test_zz_kernel_log_is_clean() {
+	assertEquals "kernel log" "" "$(kernel_log_problems)"
+}
+
+. /usr/bin/shunit2
