@@ -29,11 +29,11 @@ static void line(struct check *c, const char *what, bool pass, const char *hint)
 	printf(pass ? "\n" : " (%s)\n", hint);
 }
 
-static const struct argp check_argp = {
+const struct argp check_argp = {
 	.doc = "Preflight for a VM start: exit 0 if a VM would get the knob now.",
 };
 
-int cmd_check(int argc, char **argv)
+int cmd_check(const union verb_opts *opts)
 {
 	struct check c = { .reasons = json_object_new_array(), .ready = true };
 	struct mpmu_client *client = NULL;
@@ -42,11 +42,7 @@ int cmd_check(int argc, char **argv)
 	json_object *obj;
 	int ret;
 
-	ret = parse_verb(&check_argp, argc, argv, NULL);
-	if (ret) {
-		json_object_put(c.reasons);
-		return ret;
-	}
+	(void)opts;
 	ret = mpmu_open(&client);
 	if (!ret)
 		ret = mpmu_get_status(client, &st);

@@ -5,6 +5,7 @@
  * report what remains.
  */
 #include <argp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,6 @@
 
 #include "mpmuctl.h"
 #include "../lib/config.h"
-
-struct drain_opts {
-	int signal;		/* 0: none, report only */
-	double timeout;
-	bool dry_run;
-};
 
 struct drain {
 	struct drain_opts o;
@@ -37,6 +32,9 @@ static error_t parse_drain(int key, char *arg, struct argp_state *state)
 	struct drain_opts *o = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		*o = (struct drain_opts) { .timeout = 10 };
+		break;
 	case 's':
 		if (!strcmp(arg, "none"))
 			o->signal = 0;
@@ -45,25 +43,24 @@ static error_t parse_drain(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "kill"))
 			o->signal = SIGKILL;
 		else
-			argp_error(state, "--signal takes none, term or kill, not '%s'", arg);
+			return usage_error(state, "--signal takes none, term or kill, not '%s'", arg);
 		break;
 	case 't':
 		if (mpmu_parse_seconds(arg, &o->timeout))
-			argp_error(state, "--timeout takes seconds from 0 to 3600, not '%s'", arg);
+			return usage_error(state, "--timeout takes seconds from 0 to 3600, not '%s'", arg);
 		break;
 	case 'n':
 		o->dry_run = true;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
+		return usage_error(state, "unexpected argument '%s'", arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
-static const struct argp drain_argp = {
+const struct argp drain_argp = {
 	.options = drain_options,
 	.parser = parse_drain,
 	.doc = "Make VM creation possible now: NMI watchdog off, act on blocking events, wait.",
@@ -118,14 +115,14 @@ static int finish(struct drain *d, struct mpmu_client *client, struct mpmu_statu
 	return d->lib.denied ? EX_NOPERM : EX_TEMPFAIL;
 }
 
-int cmd_drain(int argc, char **argv)
+int cmd_drain(const union verb_opts *opts)
 {
-	struct drain d = { .o = { .timeout = 10 } };
+	struct drain d = { .o = opts->drain };
 	struct mpmu_client *client;
 	struct mpmu_status st;
 	int ret;
 
-	client = verb_connect(&drain_argp, argc, argv, &d.o, &ret);
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	d.actions = json_object_new_array();

@@ -6,16 +6,16 @@
 
 #include "mpmuctl.h"
 
-int cmd_enable_disable(int argc, char **argv, bool enable)
+const struct argp enable_argp = {
+	.doc = "Arm arbitration for VMs created from now on.",
+};
+
+int cmd_enable_disable(bool enable)
 {
-	const struct argp argp = {
-		.doc = enable ? "Arm arbitration for VMs created from now on." :
-				"Disarm arbitration (refused while VMs hold the knob).",
-	};
 	struct mpmu_client *client;
 	int ret;
 
-	client = verb_connect(&argp, argc, argv, NULL, &ret);
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	ret = mpmu_set_enabled(client, enable);
@@ -39,7 +39,8 @@ int cmd_enable_disable(int argc, char **argv, bool enable)
 	return 0;
 }
 
-int cmd_enable(int argc, char **argv)
+int cmd_enable(const union verb_opts *opts)
 {
-	return cmd_enable_disable(argc, argv, true);
+	(void)opts;
+	return cmd_enable_disable(true);
 }

@@ -44,11 +44,11 @@ json_object *event_json(const struct mpmu_event *e)
 	return o;
 }
 
-static const struct argp events_argp = {
+const struct argp events_argp = {
 	.doc = "List the include-guest perf events that block VM creation.",
 };
 
-int cmd_events(int argc, char **argv)
+int cmd_events(const union verb_opts *opts)
 {
 	struct mpmu_client *client;
 	struct mpmu_event *list;
@@ -56,7 +56,8 @@ int cmd_events(int argc, char **argv)
 	size_t nr, i;
 	int ret;
 
-	client = verb_connect(&events_argp, argc, argv, NULL, &ret);
+	(void)opts;
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_events(client, &list, &nr);

@@ -35,9 +35,9 @@ static json_object *holder_json(const struct mpmu_holder *h)
 	return o;
 }
 
-static const struct argp holders_argp = { .doc = "List the VMs holding the knob." };
+const struct argp holders_argp = { .doc = "List the VMs holding the knob." };
 
-int cmd_holders(int argc, char **argv)
+int cmd_holders(const union verb_opts *opts)
 {
 	struct mpmu_client *client;
 	struct mpmu_holder *list;
@@ -45,7 +45,8 @@ int cmd_holders(int argc, char **argv)
 	size_t nr, i;
 	int ret;
 
-	client = verb_connect(&holders_argp, argc, argv, NULL, &ret);
+	(void)opts;
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_holders(client, &list, &nr);

@@ -6,20 +6,17 @@
 
 #include "mpmuctl.h"
 
-static const struct argp restore_argp = {
+const struct argp restore_argp = {
 	.doc = "Turn the NMI watchdog back to the value drain saved (refused while VMs hold the knob).",
 };
 
-int cmd_restore(int argc, char **argv)
+int cmd_restore(const union verb_opts *opts)
 {
 	struct mpmu_client *client;
 	json_object *obj;
 	int ret, value;
 
-	ret = parse_verb(&restore_argp, argc, argv, NULL);
-	if (ret)
-		return ret;
-
+	(void)opts;
 	/* Without the module nothing can refuse the watchdog's counters. */
 	if (mpmu_open(&client))
 		client = NULL;

@@ -109,9 +109,9 @@ static void print_recent(json_object *arr)
 	}
 }
 
-static const struct argp status_argp = { .doc = "Show the knob and its counters." };
+const struct argp status_argp = { .doc = "Show the knob and its counters." };
 
-int cmd_status(int argc, char **argv)
+int cmd_status(const union verb_opts *opts)
 {
 	struct mpmu_note *recent = NULL;
 	struct mpmu_client *client;
@@ -120,7 +120,8 @@ int cmd_status(int argc, char **argv)
 	size_t nr = 0;
 	int ret;
 
-	client = verb_connect(&status_argp, argc, argv, NULL, &ret);
+	(void)opts;
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	ret = mpmu_get_status(client, &st);

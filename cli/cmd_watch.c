@@ -9,7 +9,7 @@
 
 #include "mpmuctl.h"
 
-struct watch_opts {
+struct watch {
 	long count;	/* stop after this many; 0: never */
 	long seen;
 };
@@ -25,21 +25,23 @@ static error_t parse_watch(int key, char *arg, struct argp_state *state)
 	char *end;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		*o = (struct watch_opts) { .count = 0 };
+		break;
 	case 'n':
 		o->count = strtol(arg, &end, 10);
 		if (*end || o->count < 1)
-			argp_error(state, "--count takes a positive number, not '%s'", arg);
+			return usage_error(state, "--count takes a positive number, not '%s'", arg);
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		break;
+		return usage_error(state, "unexpected argument '%s'", arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
-static const struct argp watch_argp = {
+const struct argp watch_argp = {
 	.options = watch_options,
 	.parser = parse_watch,
 	.doc = "Stream notifications (VMs acquiring, releasing, refused; events refused; drained).",
@@ -47,7 +49,7 @@ static const struct argp watch_argp = {
 
 static int print_note(const struct mpmu_note *n, void *data)
 {
-	struct watch_opts *o = data;
+	struct watch *w = data;
 	json_object *obj;
 	time_t t = (time_t)n->time;
 	char when[32];
@@ -77,7 +79,7 @@ static int print_note(const struct mpmu_note *n, void *data)
 		       n->pmu[0] ? " pmu " : "", n->pmu, n->refcount, n->include_guest_events);
 		fflush(stdout);
 	}
-	return o->count && ++o->seen >= o->count;
+	return w->count && ++w->seen >= w->count;
 }
 
 static void on_signal(int sig)
@@ -85,19 +87,19 @@ static void on_signal(int sig)
 	(void)sig;	/* interrupts recvmsg(); mpmu_watch() returns -EINTR */
 }
 
-int cmd_watch(int argc, char **argv)
+int cmd_watch(const union verb_opts *opts)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct watch_opts o = { 0 };
+	struct watch w = { .count = opts->watch.count };
 	struct mpmu_client *client;
 	int ret;
 
-	client = verb_connect(&watch_argp, argc, argv, &o, &ret);
+	client = connect_or_report(&ret);
 	if (!client)
 		return ret;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	ret = mpmu_watch(client, print_note, &o);
+	ret = mpmu_watch(client, print_note, &w);
 	mpmu_close(client);
 	if (ret < 0 && ret != -EINTR)
 		return report_error(ret, "watch notifications");

@@ -1,31 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mpmuctl: see who holds the mediated PMU, what blocks it, and clear it.
- * This file parses the global options and dispatches; one file per verb.
+ * This file parses the command line up to the verb's own options; one file
+ * per verb; main.c runs what was parsed.
  */
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mpmuctl.h"
-
 
 struct globals g = { .root = "" };
 
 static const struct command commands[] = {
-	{ "status", cmd_status, "knob state, counters and a verdict (default)" },
-	{ "holders", cmd_holders, "VMs holding the knob" },
-	{ "events", cmd_events, "include-guest perf events that block VM creation" },
-	{ "enable", cmd_enable, "arm arbitration for new VMs" },
-	{ "disable", cmd_disable, "disarm arbitration (refused while VMs hold it)" },
-	{ "drain", cmd_drain, "make VM creation possible now" },
-	{ "restore", cmd_restore, "undo what drain changed (NMI watchdog)" },
-	{ "check", cmd_check, "preflight for a VM start: exit 0 if ready" },
-	{ "watch", cmd_watch, "stream notifications until interrupted" },
-	{ NULL, NULL, NULL },
+	{ "status", cmd_status, &status_argp, "knob state, counters and a verdict (default)" },
+	{ "holders", cmd_holders, &holders_argp, "VMs holding the knob" },
+	{ "events", cmd_events, &events_argp, "include-guest perf events that block VM creation" },
+	{ "enable", cmd_enable, &enable_argp, "arm arbitration for new VMs" },
+	{ "disable", cmd_disable, &disable_argp, "disarm arbitration (refused while VMs hold it)" },
+	{ "drain", cmd_drain, &drain_argp, "make VM creation possible now" },
+	{ "restore", cmd_restore, &restore_argp, "undo what drain changed (NMI watchdog)" },
+	{ "check", cmd_check, &check_argp, "preflight for a VM start: exit 0 if ready" },
+	{ "watch", cmd_watch, &watch_argp, "stream notifications until interrupted" },
+	{ NULL, NULL, NULL, NULL },
 };
 
 const char *argp_program_version = "mpmuctl " MPMU_TOOLS_VERSION;
@@ -38,26 +37,66 @@ static const struct argp_option global_options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
-static int verb_argc;
-static char **verb_argv;
+/* One parse of a command line; nothing outlives mpmuctl_parse(). */
+struct parse {
+	struct invocation *inv;
+	int verb_argc;		/* the verb and its arguments */
+	char **verb_argv;
+	FILE *out;		/* where argp answers --help, --usage, --version */
+	char *answer;		/* under ARGP_NO_EXIT: what it answered */
+	size_t answer_len;
+};
+
+/*
+ * argp writes to out_stream only to answer --help, --usage and --version,
+ * then exits 0.  Under ARGP_NO_EXIT it carries on as if nothing happened:
+ * catching the answer is how to know that it was given.
+ */
+static void redirect_answers(struct parse *p, struct argp_state *state)
+{
+	if (p->out)
+		state->out_stream = p->out;
+}
+
+/* A memstream's length is known once flushed; /dev/null's stays 0. */
+static bool answered(struct parse *p)
+{
+	return p->out && !fflush(p->out) && p->answer_len;
+}
+
+/*
+ * What argp exits with, or would have: 0 once it answered, even if an
+ * error follows (under ARGP_NO_EXIT it parses on), else EX_USAGE on error.
+ */
+static int exit_status(struct parse *p, error_t err)
+{
+	if (answered(p))
+		return 0;
+	return err ? EX_USAGE : 0;
+}
 
 static error_t parse_global(int key, char *arg, struct argp_state *state)
 {
+	struct parse *p = state->input;
+
 	(void)arg;
 	switch (key) {
 	case 'j':
-		g.json = true;
+		p->inv->json = true;
 		break;
 	case 'p':
-		g.pretty = true;
+		p->inv->pretty = true;
 		break;
 	case 'q':
-		g.quiet = true;
+		p->inv->quiet = true;
+		break;
+	case ARGP_KEY_INIT:
+		redirect_answers(p, state);
 		break;
 	case ARGP_KEY_ARG:
 		/* The command and everything after it belong to the verb. */
-		verb_argc = state->argc - state->next + 1;
-		verb_argv = &state->argv[state->next - 1];
+		p->verb_argc = state->argc - state->next + 1;
+		p->verb_argv = &state->argv[state->next - 1];
 		state->next = state->argc;
 		break;
 	default:
@@ -102,10 +141,86 @@ static const struct argp global_argp = {
 	.help_filter = global_help,
 };
 
-/* argp exits by itself: 0 after --help, EX_USAGE (64) on a bad option. */
-int parse_verb(const struct argp *argp, int argc, char **argv, void *input)
+/* The verb's argp is a child of this one, which hands it its options. */
+static error_t parse_verb_root(int key, char *arg, struct argp_state *state)
 {
-	return argp_parse(argp, argc, argv, 0, NULL, input) ? EX_USAGE : 0;
+	struct parse *p = state->input;
+
+	(void)arg;
+	if (key != ARGP_KEY_INIT)
+		return ARGP_ERR_UNKNOWN;
+	state->child_inputs[0] = &p->inv->opts;
+	redirect_answers(p, state);
+	return 0;
+}
+
+static int parse_verb(struct parse *p, const struct command *c, unsigned int flags)
+{
+	const struct argp_child children[] = {
+		{ c->argp, 0, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct argp root = { .parser = parse_verb_root, .children = children };
+
+	/* argp names the program after argv[0]: "mpmuctl drain". */
+	snprintf(p->inv->prog, sizeof(p->inv->prog), "mpmuctl %s", c->name);
+	p->verb_argv[0] = p->inv->prog;
+	/* -q silences what follows it, a verb's --help too. */
+	if (p->inv->quiet && !p->out)
+		p->out = fopen("/dev/null", "w");
+	return exit_status(p, argp_parse(&root, p->verb_argc, p->verb_argv, flags, NULL, p));
+}
+
+static const struct command *find_command(const char *name)
+{
+	const struct command *c;
+
+	for (c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	fprintf(stderr, "mpmuctl: unknown command '%s'; see: mpmuctl --help\n", name);
+	return NULL;
+}
+
+static int parse_args(struct parse *p, int argc, char **argv, unsigned int flags)
+{
+	char *default_verb[] = { "status", NULL };
+	const struct command *c;
+	int ret;
+
+	ret = exit_status(p, argp_parse(&global_argp, argc, argv, ARGP_IN_ORDER | flags, NULL, p));
+	if (ret || answered(p))
+		return ret;
+	if (!p->verb_argc) {
+		p->verb_argc = 1;
+		p->verb_argv = default_verb;
+	}
+	c = find_command(p->verb_argv[0]);
+	if (!c)
+		return EX_USAGE;
+	ret = parse_verb(p, c, flags);
+	if (!ret && !answered(p))
+		p->inv->cmd = c;
+	return ret;
+}
+
+int mpmuctl_parse(int argc, char **argv, unsigned int flags, struct invocation *inv)
+{
+	struct parse p = { .inv = inv };
+	int ret;
+
+	*inv = (struct invocation) { .cmd = NULL };
+	argp_err_exit_status = EX_USAGE;
+	if (flags & ARGP_NO_EXIT) {
+		p.out = open_memstream(&p.answer, &p.answer_len);
+		if (!p.out)
+			return EX_USAGE;
+	}
+	ret = parse_args(&p, argc, argv, flags);
+	if (p.out)
+		fclose(p.out);
+	free(p.answer);
+	return ret;
 }
 
 int report_error(int err, const char *what)
@@ -135,50 +250,4 @@ struct mpmu_client *connect_or_report(int *code)
 		return NULL;
 	}
 	return client;
-}
-
-struct mpmu_client *verb_connect(const struct argp *argp, int argc, char **argv,
-				 void *input, int *code)
-{
-	*code = parse_verb(argp, argc, argv, input);
-	return *code ? NULL : connect_or_report(code);
-}
-
-/* Output goes nowhere with -q; errors still go to stderr. */
-static void apply_quiet(void)
-{
-	if (g.quiet && !freopen("/dev/null", "w", stdout))
-		g.quiet = false;
-}
-
-int main(int argc, char **argv)
-{
-	char *default_verb[] = { "status", NULL };
-	static char verb_name[32];
-	const struct command *c;
-	int ret;
-
-	argp_err_exit_status = EX_USAGE;
-	ret = argp_parse(&global_argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
-	if (ret)
-		return EX_USAGE;
-	if (!verb_argc) {
-		verb_argc = 1;
-		verb_argv = default_verb;
-	}
-	g.color = !g.json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	if (getenv("MPMU_ROOT"))
-		g.root = getenv("MPMU_ROOT");
-	apply_quiet();
-
-	for (c = commands; c->name; c++) {
-		if (strcmp(c->name, verb_argv[0]))
-			continue;
-		/* argp names the program after argv[0]: "mpmuctl drain". */
-		snprintf(verb_name, sizeof(verb_name), "mpmuctl %s", c->name);
-		verb_argv[0] = verb_name;
-		return c->run(verb_argc, verb_argv);
-	}
-	fprintf(stderr, "mpmuctl: unknown command '%s'; see: mpmuctl --help\n", verb_argv[0]);
-	return EX_USAGE;
 }

@@ -20,22 +20,57 @@ struct globals {
 };
 extern struct globals g;
 
+/* The options of the verbs that have some; their argp parsers fill them. */
+struct drain_opts {
+	int signal;		/* 0: none, report only */
+	double timeout;		/* seconds, 0 to 3600 */
+	bool dry_run;
+};
+
+struct watch_opts {
+	long count;		/* stop after this many; 0: never */
+};
+
+union verb_opts {
+	struct drain_opts drain;
+	struct watch_opts watch;
+};
+
+struct argp;
 struct command {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	int (*run)(const union verb_opts *opts);
+	const struct argp *argp;	/* the verb's options, ARGS and --help */
 	const char *help;
 };
 
+/* A command line, parsed: what main() runs, with which options. */
+struct invocation {
+	const struct command *cmd;	/* NULL: argp answered --help, --usage or --version */
+	bool json;
+	bool pretty;
+	bool quiet;
+	union verb_opts opts;
+	char prog[32];			/* "mpmuctl drain", as argp names the verb */
+};
+
+/*
+ * Parse global options, find the verb, parse its options; run nothing.
+ * Returns 0 or EX_USAGE.  flags go to argp_parse(): without ARGP_NO_EXIT,
+ * argp exits as mpmuctl always has (0 after --help, EX_USAGE on an error).
+ */
+int mpmuctl_parse(int argc, char **argv, unsigned int flags, struct invocation *inv);
+
+/*
+ * For a verb's argp parser: argp_error() exits, except under ARGP_NO_EXIT,
+ * where the parse must fail all the same.
+ */
+#define usage_error(state, ...)	(argp_error(state, __VA_ARGS__), EINVAL)
+
 /* Connect, or print why not and return the exit code through *code. */
 struct mpmu_client *connect_or_report(int *code);
-/* Parse a verb's options, then connect; NULL with the exit code in *code. */
-struct argp;
-struct mpmu_client *verb_connect(const struct argp *argp, int argc, char **argv,
-				 void *input, int *code);
 /* Print "mpmuctl: Failed to <what>: <reason>" and a hint; return the exit code. */
 int report_error(int err, const char *what);
-/* Parse a verb's options; returns 0, or an exit code. */
-int parse_verb(const struct argp *argp, int argc, char **argv, void *input);
 
 /* Output: one path for humans and JSON. */
 struct out_col {
@@ -54,15 +89,17 @@ bool status_ready(const struct mpmu_status *st);
 json_object *event_json(const struct mpmu_event *e);
 extern const struct out_col event_cols[];
 
-int cmd_status(int argc, char **argv);
-int cmd_holders(int argc, char **argv);
-int cmd_events(int argc, char **argv);
-int cmd_enable(int argc, char **argv);
-int cmd_disable(int argc, char **argv);
-int cmd_enable_disable(int argc, char **argv, bool enable);
-int cmd_drain(int argc, char **argv);
-int cmd_restore(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
+extern const struct argp status_argp, holders_argp, events_argp, enable_argp,
+	disable_argp, drain_argp, restore_argp, check_argp, watch_argp;
+int cmd_status(const union verb_opts *opts);
+int cmd_holders(const union verb_opts *opts);
+int cmd_events(const union verb_opts *opts);
+int cmd_enable(const union verb_opts *opts);
+int cmd_disable(const union verb_opts *opts);
+int cmd_enable_disable(bool enable);
+int cmd_drain(const union verb_opts *opts);
+int cmd_restore(const union verb_opts *opts);
+int cmd_check(const union verb_opts *opts);
+int cmd_watch(const union verb_opts *opts);
 
 #endif /* MPMUCTL_H */

@@ -180,7 +180,7 @@ fuzz_parsers() {
 	make -s fuzz FUZZ_SECONDS=20 2>&1 | tee build/fuzz-check.log | grep '^fuzz:'
 	[ "${PIPESTATUS[0]}" -eq 0 ]
 }
-tally "libFuzzer: config file, guest name and seconds parsers, 20 s each, no crash" fuzz_parsers
+tally "libFuzzer: config file, guest name, seconds and mpmuctl command-line parsers, 20 s each, no crash" fuzz_parsers
 
 # Guest tiers: the module on each kernel (busybox), then mpmud under systemd.
 tier() {	# name, command...
