@@ -232,6 +232,28 @@ test_reload_with_a_bad_config_keeps_the_old_one() {
 	systemctl reload mpmud.service
 }
 
+# Only root reloads or signals the service, or runs a second one that arms:
+# not nobody, and not root of nobody's user namespace (a container's root).
+# A namespace whose root is the host's uid 0 is the host's root for
+# signals and for systemd, which judge by uid: not a boundary.
+test_unprivileged_users_cannot_reload_signal_or_run_mpmud() {
+	pid=$(prop MainPID)
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	userns="$nobody unshare --user --map-root-user"
+	for who in "$nobody" "$userns"; do
+		assertFalse "$who: systemctl reload" "$who systemctl reload mpmud.service 2>/dev/null"
+		assertFalse "$who: SIGHUP" "$who kill -HUP $pid 2>/dev/null"
+		assertFalse "$who: SIGTERM" "$who kill -TERM $pid 2>/dev/null"
+		$who /usr/sbin/mpmud > "$HOLD_DIR/mpmud.out" 2>&1
+		assertEquals "$who: mpmud may not arm: $(cat "$HOLD_DIR/mpmud.out")" 77 $?
+	done
+	sleep 1
+	assertFalse "no reload happened" "message_logged 'reload'"
+	assertEquals "same process" "$pid" "$(prop MainPID)"
+	assertTrue "active" is_active
+	assertEquals "still armed" 1 "$(cat $SYS/enabled)"
+}
+
 test_log_level_filters_the_journal() {
 	printf 'log_level = warning\n' > /etc/mpmud.conf.d/90-quiet.conf
 	systemctl reload mpmud.service
