@@ -20,7 +20,12 @@ fi
 mkdir -p "$top/bench/results"
 json=$top/bench/results/$kver-$(date -u +%Y%m%dT%H%M%SZ).json
 
-tr -d '\r' < "$log" | awk -v json="$json" '
+# The same program's start natively on this machine: what emulation costs.
+host_ms=$(for i in 1 2 3 4 5; do
+	"$top/build/vm/mpmu-probe" time "$top/build/user/mpmuctl" --version | cut -d' ' -f1
+done | sort -n | sed -n 3p)
+
+tr -d '\r' < "$log" | awk -v json="$json" -v host_ms="$host_ms" '
 function median(a, n,    i, j, t) {	# sorts a[1..n]
 	for (i = 2; i <= n; i++)
 		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -52,7 +57,11 @@ END {
 	printf "%-58s %7s  %-14s  %s\n", "measure", "median", "min..max", "target"
 	ratio("perf_event_open+close, exclude_guest=1: with/without", "without", "with", "open_exclude_guest", 1.05)
 	ratio("perf_event_open+close, include-guest: with/without", "without", "with", "open_include_guest", 1.05)
+	ratio("  the same with a notification listener", "without", "with_listener", "open_include_guest", 1.05)
 	ratio("KVM_CREATE_VM+close: with/without", "without", "with", "create_vm", 1.02)
+	ratio("  the same with a notification listener", "without", "with_listener", "create_vm", 1.02)
+	ratio("open exclude_guest=1, 10 live events: with/without", "events10_without", "events10_with", "open_exclude_guest", 1.05)
+	ratio("open include-guest, 10 live events: with/without", "events10_without", "events10_with", "open_include_guest", 1.05)
 	ratio("open exclude_guest=1: 10000 vs 10 live events", "events10_with", "events10000_with", "open_exclude_guest", 1.10)
 	ratio("  the same without the module", "events10_without", "events10000_without", "open_exclude_guest", "")
 	ratio("open include-guest: 10000 vs 10 live events", "events10_with", "events10000_with", "open_include_guest", 1.10)
@@ -61,9 +70,14 @@ END {
 	ratio("open exclude_guest=1: many vs 1 live VMs", "vms1", "vmsmany", "open_exclude_guest", 1.10)
 	ratio("open include-guest (refused): many vs 1 live VMs", "vms1", "vmsmany", "open_include_guest", 1.10)
 	ratio("KVM_CREATE_VM+close: many vs 1 live VMs", "vms1", "vmsmany", "create_vm", 1.10)
+	ratio("outside: perf bench breakpoint thread: with/without", "perf_without", "perf_with", "bp_thread", 1.05)
+	ratio("outside: perf bench syscall basic (no hook): with/without", "perf_without", "perf_with", "syscall", "")
 	value("mpmuctl -j status, 10000 events", "events10000", "mpmuctl_status_ms", 20, "ms")
 	value("mpmuctl -j events, 10000 events", "events10000", "mpmuctl_events_ms", 100, "ms")
 	value("mpmuctl --version (no netlink: process start)", "events10000", "mpmuctl_version_ms", "", "ms")
+	printf "%-58s %7.1f  (median of 5, on the host that runs QEMU)\n", "  the same natively, no emulation (ms)", host_ms
+	value("  -j status minus process start, 10000 events", "events10000", "mpmuctl_status_net_ms", 20, "ms")
+	value("  -j events minus process start, 10000 events", "events10000", "mpmuctl_events_net_ms", 100, "ms")
 	value("mpmuctl -j status, many VMs", "vmsmany", "mpmuctl_status_ms", 20, "ms")
 	value("mpmuctl -j holders, many VMs", "vmsmany", "mpmuctl_holders_ms", "", "ms")
 	ev = (v["memory", 1, "events_slab_kb_with"] - v["memory", 1, "events_slab_kb_without"]) * 1024 / 10000
@@ -71,6 +85,7 @@ END {
 	printf "%-58s %7.0f  (Slab, with minus without, over 10000)  <= 128 %s\n", "kernel memory per tracked event (bytes)", ev, ev <= 128 ? "met" : "NOT met"
 	printf "%-58s %7.0f  (Slab, with minus without, over %s VMs)\n", "kernel memory per holder (bytes)", vm, info["vms_held_memory_with"]
 	printf "{\n  \"kernel\": \"%s\",\n  \"cpu\": \"%s\",\n  \"cpus\": %s,\n  \"vms_held\": %s,\n", info["kernel"], info["cpu"], info["cpus"], info["vms_held"] + 0 > json
+	printf "  \"host_mpmuctl_version_ms\": %s,\n", host_ms > json
 	printf "  \"memory_bytes_per_event\": %.0f,\n  \"memory_bytes_per_holder\": %.0f,\n  \"measures\": [\n", ev, vm > json
 	for (i = 1; i <= nrows; i++) printf "    %s%s\n", rows[i], i < nrows ? "," : "" > json
 	printf "  ]\n}\n" > json

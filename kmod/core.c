@@ -90,6 +90,16 @@ static void note(u8 kind, pid_t pid, const char *comm, u64 vm_id,
 	mpmu_netlink_kick();
 }
 
+/* Past every transition recorded so far: nobody was listening for them. */
+void mpmu_note_skip(u64 *cursor)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	*cursor = mpmu_notes_seq;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
 /* The next transition from *@cursor on; skips what the ring overwrote. */
 bool mpmu_note_next(u64 *cursor, struct mpmu_note *out)
 {

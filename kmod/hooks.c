@@ -12,6 +12,7 @@
  *                                the LSM hook is skipped when refusing, so
  *                                nothing it would allocate leaks
  *                                kretprobe: uncount when the LSM said no
+ *                                (not armed for exclude-guest events)
  *   security_perf_event_free()   kprobe: uncount (every event that passed
  *                                security_perf_event_alloc() gets here once)
  *   perf_event_create_kernel_counter()
@@ -122,6 +123,20 @@ static int event_alloc_pre(struct kprobe *p, struct pt_regs *regs)
 	return err ? refuse(regs, err) : 0;
 }
 
+/*
+ * An exclude-guest event is never counted: no return probe for it (saves
+ * taking and returning an instance on every such perf_event_open()).  Its
+ * attr cannot change in between, unlike the guarded PMUs.
+ */
+static int event_alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct perf_event *event = (void *)regs_get_kernel_argument(regs, 0);
+
+	if (event->attr.exclude_guest)
+		return 1;
+	return save_arg0(ri, regs);
+}
+
 static int event_alloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (failed(regs))
@@ -154,7 +169,7 @@ static struct kprobe kp_event_alloc = {
 
 static struct kretprobe krp_event_alloc = {
 	.kp.symbol_name = "security_perf_event_alloc",
-	.entry_handler = save_arg0,
+	.entry_handler = event_alloc_entry,
 	.handler = event_alloc_ret,
 	.data_size = sizeof(void *),
 };

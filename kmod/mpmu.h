@@ -149,6 +149,7 @@ int mpmu_walk_events(unsigned long pos[2], unsigned int *gen,
 		     int (*fn)(const struct mpmu_event *ev, void *data), void *data);
 int mpmu_walk_rejections(unsigned long *pos,
 			 int (*fn)(const struct mpmu_note *note, void *data), void *data);
+void mpmu_note_skip(u64 *cursor);
 bool mpmu_note_next(u64 *cursor, struct mpmu_note *note);
 struct mpmu_pmu_name {
 	char name[MPMU_PMU_NAME_LEN];

@@ -293,11 +293,20 @@ static void notify_work_fn(struct work_struct *work)
 static DECLARE_WORK(notify_work, notify_work_fn);
 static bool notify_ready;
 
-/* Any context: the hooks call this after recording a transition. */
+/*
+ * Any context: the hooks call this after recording a transition.  Without
+ * a listener there is nothing to send, and waking a worker from
+ * perf_event_open() or close() would cost them for nothing: the cursor
+ * moves past the note instead (dumps read the rings, not the cursor).
+ */
 void mpmu_netlink_kick(void)
 {
-	if (READ_ONCE(notify_ready))
+	if (!READ_ONCE(notify_ready))
+		return;
+	if (genl_has_listeners(&mpmu_family, &init_net, MPMU_MCGRP_NOTIFY))
 		schedule_work(&notify_work);
+	else
+		mpmu_note_skip(&notify_cursor);
 }
 
 static const struct genl_ops mpmu_ops[] = {

@@ -5,7 +5,8 @@
 # busybox, shunit2, the kernel sources (checkpatch.pl lives there),
 # libsystemd for mpmud, debootstrap for the systemd guest's image, and the
 # Debian and RPM packaging tools (with their linters) and DKMS, and clang
-# with libFuzzer for the parsers' fuzz targets.
+# with libFuzzer for the parsers' fuzz targets; perf, whose "perf bench"
+# make bench runs in the guest as an outside check of its own figures.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ packages=(
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
 	debootstrap e2fsprogs
 	debhelper dh-dkms dkms openssl lintian rpm rpmlint bash-completion qemu-utils
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev linux-perf
 	qemu-system-x86 busybox-static shunit2
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64

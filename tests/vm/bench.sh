@@ -7,6 +7,7 @@
 . /tests/lib.sh
 
 ROUNDS=5
+SCALE_ROUNDS=4		# each holds 10,000 events or 1,000 VMs: slower
 N_OPEN=2000		# perf_event_open+close per measurement
 N_VM=10			# KVM_CREATE_VM+close per measurement
 MANY_EVENTS=10000
@@ -18,6 +19,13 @@ echo "BENCH-INFO cpus $(grep -c ^processor /proc/cpuinfo)"
 kvm_load || { echo "BENCH-ERROR kvm did not load"; exit 1; }
 
 cost() { mpmu-probe "$@" | cut -d' ' -f1; }
+
+# perf defers turning its scheduling hooks off by a second after the last
+# event goes (the module's load-time scan opens events too): let that
+# settle after each load and unload, or one side pays for the other's
+# static-key patching.
+load() { mp_load "$@"; sleep 2; }
+unload() { mp_unload; sleep 2; }
 
 measure() {	# case round
 	echo "BENCH $1 $2 open_exclude_guest $(cost bench-open $N_OPEN --exclude-guest)"
@@ -40,35 +48,49 @@ hold_vms() {
 	VMS_HELD=$(head -1 "$HOLD_DIR/$1.out")
 }
 
-# 1. The hooks' cost: the same operations without and with the module.
+# 1. The hooks' cost: the same operations without and with the module, and
+# with the module and a notification listener (on a host, mpmud): then each
+# transition (the include-guest count back to 0, a VM in or out) wakes a
+# worker to send it; without a listener nothing is sent.
 r=1
 while [ $r -le $ROUNDS ]; do
-	mp_unload
+	unload
 	measure without $r
-	mp_load
+	load
 	measure with $r
+	mpmuctl-opt watch > /dev/null &
+	listener=$!
+	measure with_listener $r
+	kill -INT $listener
+	wait $listener
 	r=$((r + 1))
 done
 
 mpmuctl_ms() { mpmu-probe time /usr/bin/mpmuctl-opt "$@" | cut -d' ' -f1; }
+minus() { echo "$1 $2" | awk '{ print $1 - $2 }'; }
 
 # 2. Scale: 10 vs 10,000 live include-guest events (VM creation is then
 # refused: the cost of the refusal), also without the module, which shows
 # what the guest itself does with that many events; then, module loaded,
-# 1 vs many live VMs (include-guest opens are refused).  Twice each.
+# 1 vs many live VMs (include-guest opens are refused).
 for state in without with; do
-	if [ $state = without ]; then mp_unload; else mp_load; fi
+	if [ $state = without ]; then unload; else load; fi
 	r=1
-	while [ $r -le 2 ]; do
+	while [ $r -le $SCALE_ROUNDS ]; do
 		few=$(_hold events 10)
 		measure events10_$state $r
 		many=$(_hold events $((MANY_EVENTS - 10)))
 		measure events${MANY_EVENTS}_$state $r
 		if [ $state = with ]; then
-			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_ms $(mpmuctl_ms -j events)"
-			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_ms $(mpmuctl_ms -j status)"
+			ev=$(mpmuctl_ms -j events)
+			st=$(mpmuctl_ms -j status)
 			# the same program doing no netlink: process start under TCG
-			echo "BENCH events$MANY_EVENTS $r mpmuctl_version_ms $(mpmuctl_ms --version)"
+			ver=$(mpmuctl_ms --version)
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_ms $ev"
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_ms $st"
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_version_ms $ver"
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_net_ms $(minus "$ev" "$ver")"
+			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_net_ms $(minus "$st" "$ver")"
 		fi
 		release "$many"
 		release "$few"
@@ -76,7 +98,7 @@ for state in without with; do
 	done
 done
 r=1
-while [ $r -le 2 ]; do
+while [ $r -le $SCALE_ROUNDS ]; do
 	hold_vms one 1
 	one=$VMS_PID
 	measure vms1 $r
@@ -94,7 +116,7 @@ done
 # 3. Kernel memory (Slab in /proc/meminfo) for 10,000 events and for the
 # VMs, without and with the module: the difference is the module's.
 for state in without with; do
-	if [ $state = without ]; then mp_unload; else mp_load; fi
+	if [ $state = without ]; then unload; else load; fi
 	sync; echo 3 > /proc/sys/vm/drop_caches
 	s0=$(slab_kb)
 	e=$(_hold events $MANY_EVENTS)
@@ -108,5 +130,22 @@ for state in without with; do
 	release "$VMS_PID"
 	echo "BENCH memory 1 vms_slab_kb_$state $((s1 - s0))"
 	echo "BENCH-INFO vms_held_memory_$state $VMS_HELD"
+done
+# 4. An outside benchmark, perf's own: "perf bench breakpoint thread"
+# creates threads that inherit include-guest breakpoint events (each copy
+# passes the module's hook when "breakpoint" is guarded); "perf bench
+# syscall basic" (getppid) touches no hook: the noise floor of the ratios.
+perf_bench_ns() {
+	perf bench "$@" 2>&1 | awk '$2 == "usecs/op" { print $1 * 1000; exit }'
+}
+r=1
+while [ $r -le $ROUNDS ]; do
+	unload
+	echo "BENCH perf_without $r bp_thread $(perf_bench_ns breakpoint thread -b 4 -p 2)"
+	echo "BENCH perf_without $r syscall $(perf_bench_ns syscall basic -l 200000)"
+	load guarded_pmus=breakpoint
+	echo "BENCH perf_with $r bp_thread $(perf_bench_ns breakpoint thread -b 4 -p 2)"
+	echo "BENCH perf_with $r syscall $(perf_bench_ns syscall basic -l 200000)"
+	r=$((r + 1))
 done
 echo "BENCH-DONE"

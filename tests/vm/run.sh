@@ -53,16 +53,21 @@ kvm_modules() {
 
 # Build the module in $build/$1/$2 from the tree "make dist" stages (what
 # DKMS builds), or the helper from its directory; W=1, no warning.
-# kmod-debug is the fault-injection build (MPMU_FAULT_INJECT=y).
+# kmod-debug is the fault-injection build, made as the README says: the
+# tree's own Makefile with MPMU_FAULT_INJECT=y.
 build_kmod() {
-	local kver=$1 name=$2 dir=$build/$1/$2 flags=()
+	local kver=$1 name=$2 dir=$build/$1/$2
+	local how=(-C "/usr/src/linux-headers-$kver" M="$dir" modules)
 	rm -rf "$dir" && mkdir -p "$dir"
 	case $name in
 	kmod) make -s -C "$top/kmod" dist DISTDIR="$dir" ;;
-	kmod-debug) make -s -C "$top/kmod" dist DISTDIR="$dir"; flags=(MPMU_FAULT_INJECT=y) ;;
+	kmod-debug)
+		make -s -C "$top/kmod" dist DISTDIR="$dir"
+		how=(-C "$dir" KDIR="/usr/src/linux-headers-$kver" MPMU_FAULT_INJECT=y)
+		;;
 	*) cp "$top/tests/vm/$name"/* "$dir"/ ;;
 	esac
-	make -s -C "/usr/src/linux-headers-$kver" M="$dir" W=1 "${flags[@]}" modules \
+	make -s "${how[@]}" W=1 \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
 		return 1
@@ -100,6 +105,10 @@ build_initramfs() {
 	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
 	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
 	copy_dynamic "$build/nl-fuzz" "$root" /usr/bin/nl-fuzz
+	# make bench's outside benchmark; 24 MB of libraries, so only there.
+	if [ "$suites" = bench ]; then
+		copy_dynamic "$(command -v perf)" "$root" /usr/bin/perf
+	fi
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
 	cp "$build/$kver/kmod-debug/mediated_pmu.ko" "$root/lib/mpmu/mediated_pmu-debug.ko"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
