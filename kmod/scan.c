@@ -176,7 +176,6 @@ static bool file_is_vm(const struct file *file)
 static int scan_file(const void *data, struct file *file, unsigned int fd)
 {
 	struct task_struct *task = (struct task_struct *)data;
-
 	bool inserted;
 	int err;
 

@@ -196,6 +196,12 @@ tier() {	# name, command...
 
 tier pkg tests/pkg/host.sh
 tier vm tests/vm/run.sh
+# The reliability suite's figures, as docs/reliability.md shows them.
+echo "--- reliability figures of this run:"
+if ! "$top/tests/tools/reliability-figures" "$top/build/vm"; then
+	echo "FAIL the reliability figures cannot be read from build/vm"
+	fail=$((fail + 1))
+fi
 tier sysd tests/sysd/run.sh
 tier pkgvm tests/pkg/vm.sh
 

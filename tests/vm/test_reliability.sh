@@ -48,7 +48,18 @@ record_slab_objects() {
 slab_kb() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
+	cp /proc/slabinfo "$HOLD_DIR/slabinfo.$1"
 	awk '/^Slab:/ { print $2 }' /proc/meminfo
+}
+
+# The three caches that grew most between two slab_kb snapshots: where a
+# growth of Slab went (num_objs * objsize).
+slab_growth() {
+	awk 'FNR <= 2 { next }
+	     NR == FNR { was[$1] = $3 * $4; next }
+	     $3 * $4 > was[$1] { print $3 * $4 - was[$1], $1 }' \
+		"$HOLD_DIR/slabinfo.$1" "$HOLD_DIR/slabinfo.$2" |
+		sort -rn | head -3 | awk '{ printf "%s%s +%d kB", sep, $2, $1 / 1024; sep = ", " }'
 }
 
 # The value of NAME=N in a summary line.
@@ -112,7 +123,7 @@ stop_readers() {
 # across fork(), `enabled` flips, netlink dumps and watch listeners, all at
 # once on 2 vCPUs; then nothing is left and no record leaked.
 test_mixed_stress_holds_the_invariant_and_leaks_nothing() {
-	slab0=$(slab_kb)
+	slab0=$(slab_kb before)
 	rec0=$(record_slab_objects)
 	assertNotNull "the record cache is in /proc/slabinfo" "$rec0"
 	start_readers
@@ -126,8 +137,8 @@ test_mixed_stress_holds_the_invariant_and_leaks_nothing() {
 	assertEquals "enabled after the flips" 1 "$(sysval enabled)"
 	settled
 	rec1=$(record_slab_objects)
-	slab1=$(slab_kb)
-	echo "figure: records in slab before/after: $rec0/$rec1; Slab: ${slab0}/${slab1} kB"
+	slab1=$(slab_kb after)
+	echo "figure: records in slab before/after: $rec0/$rec1; Slab: ${slab0}/${slab1} kB; grew most: $(slab_growth before after)"
 	assertEquals "records in the slab cache" "$rec0" "$rec1"
 	assert_still_arbitrates "after the stress"
 }

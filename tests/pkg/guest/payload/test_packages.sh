@@ -99,7 +99,14 @@ ALL_TESTS="test_apt_install_succeeded test_dkms_built_the_module_for_the_running
 	test_modules_load_d_loaded_it_at_boot test_mpmud_enabled_running_and_ordered_before_libvirt
 	test_mpmuctl_check_passes test_man_pages_completion_and_config_are_installed
 	test_libvirt_hook_allows_a_start_when_ready test_libvirt_hook_blocks_a_start_when_not_ready
-	test_apt_remove_leaves_no_module_service_or_files"
+	test_apt_remove_leaves_no_module_service_or_files test_every_test_is_in_the_list"
+
+# The list above is the suite: a test left out of it would never run.
+test_every_test_is_in_the_list() {
+	for t in $(sed -n 's/^\(test_[a-z0-9_]*\)() {$/\1/p' "$0"); do
+		assertContains "ALL_TESTS lists $t" "$ALL_TESTS" "$t"
+	done
+}
 
 suite() {
 	for t in $ALL_TESTS; do

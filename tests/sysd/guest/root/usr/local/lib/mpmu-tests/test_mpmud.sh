@@ -389,7 +389,16 @@ ALL_TESTS="test_boot_order_mpmud_ready_before_libvirtd test_boot_drain_ended_the
 	test_reload_with_a_bad_config_keeps_the_old_one test_log_level_filters_the_journal
 	test_kill_9_restart_reports_the_truth
 	test_module_unload_and_reload_reconnects test_watchdog_sec_is_honoured
-	test_sandbox_leaves_what_mpmud_needs_writable test_no_sanitizer_report_from_mpmud"
+	test_sandbox_leaves_what_mpmud_needs_writable
+	test_unprivileged_users_cannot_reload_signal_or_run_mpmud
+	test_no_sanitizer_report_from_mpmud test_every_test_is_in_the_list"
+
+# The list above is the suite: a test left out of it would never run.
+test_every_test_is_in_the_list() {
+	for t in $(sed -n 's/^\(test_[a-z0-9_]*\)() {$/\1/p' "$0"); do
+		assertContains "ALL_TESTS lists $t" "$ALL_TESTS" "$t"
+	done
+}
 
 suite() {
 	for t in ${MPMU_TESTS:-$ALL_TESTS}; do
