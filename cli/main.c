@@ -25,12 +25,9 @@ int main(int argc, char **argv)
 	ret = mpmuctl_parse(argc, argv, 0, &inv);
 	if (ret || !inv.cmd)
 		return ret;
-	g.json = inv.json;
-	g.pretty = inv.pretty;
-	g.quiet = inv.quiet;
+	g = inv.flags;
 	g.color = !g.json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	if (getenv("MPMU_ROOT"))
-		g.root = getenv("MPMU_ROOT");
+	g.root = getenv("MPMU_ROOT") ? getenv("MPMU_ROOT") : "";
 	apply_quiet();
 	return inv.cmd->run(&inv.opts);
 }

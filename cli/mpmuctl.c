@@ -82,13 +82,13 @@ static error_t parse_global(int key, char *arg, struct argp_state *state)
 	(void)arg;
 	switch (key) {
 	case 'j':
-		p->inv->json = true;
+		p->inv->flags.json = true;
 		break;
 	case 'p':
-		p->inv->pretty = true;
+		p->inv->flags.pretty = true;
 		break;
 	case 'q':
-		p->inv->quiet = true;
+		p->inv->flags.quiet = true;
 		break;
 	case ARGP_KEY_INIT:
 		redirect_answers(p, state);
@@ -166,7 +166,7 @@ static int parse_verb(struct parse *p, const struct command *c, unsigned int fla
 	snprintf(p->inv->prog, sizeof(p->inv->prog), "mpmuctl %s", c->name);
 	p->verb_argv[0] = p->inv->prog;
 	/* -q silences what follows it, a verb's --help too. */
-	if (p->inv->quiet && !p->out)
+	if (p->inv->flags.quiet && !p->out)
 		p->out = fopen("/dev/null", "w");
 	return exit_status(p, argp_parse(&root, p->verb_argc, p->verb_argv, flags, NULL, p));
 }

@@ -47,9 +47,7 @@ struct command {
 /* A command line, parsed: what main() runs, with which options. */
 struct invocation {
 	const struct command *cmd;	/* NULL: argp answered --help, --usage or --version */
-	bool json;
-	bool pretty;
-	bool quiet;
+	struct globals flags;		/* -j, -p, -q; main() adds color and root */
 	union verb_opts opts;
 	char prog[32];			/* "mpmuctl drain", as argp names the verb */
 };

@@ -33,8 +33,15 @@ kvm_load() {
 	[ -c /dev/kvm ]
 }
 
+# A process may hold /dev/kvm for a moment (the reliability suite's churn):
+# retry kvm_amd for up to 10 s.
 kvm_unload() {
-	rmmod kvm_amd && rmmod kvm
+	i=0
+	while [ -d /sys/module/kvm_amd ] && [ $i -lt 200 ]; do
+		rmmod kvm_amd 2> /dev/null || usleep 50000
+		i=$((i + 1))
+	done
+	[ ! -d /sys/module/kvm_amd ] && rmmod kvm
 }
 
 # hold_* start a holder in the background and print its pid once the

@@ -532,26 +532,26 @@ static void *stress_flip_thread(void *arg)
 
 static int cmd_stress(int argc, char **argv)
 {
+	/* The flip thread last: it runs only with --flip. */
 	void *(*const workers[])(void *) = {
 		stress_vm, stress_event_thread, stress_vm, stress_event_thread,
 		stress_fork_thread, stress_exclude_thread, stress_flip_thread,
 	};
-	const unsigned int nr = ARRAY_LEN(workers);
 	struct stress s = { 0 };
 	pthread_t th[ARRAY_LEN(workers)];
-	unsigned int i;
+	unsigned int i, nr = ARRAY_LEN(workers);
 
 	if (argc == 3 && !strcmp(argv[1], "--flip"))
 		s.enabled_file = argv[2];
 	else if (argc != 1)
 		return fprintf(stderr, "stress: need SECONDS [--flip FILE]\n"), 2;
+	if (!s.enabled_file)
+		nr--;
 	s.deadline = time(NULL) + atoi(argv[0]);
 	for (i = 0; i < nr; i++)
-		if (workers[i] != stress_flip_thread || s.enabled_file)
-			pthread_create(&th[i], NULL, workers[i], &s);
+		pthread_create(&th[i], NULL, workers[i], &s);
 	for (i = 0; i < nr; i++)
-		if (workers[i] != stress_flip_thread || s.enabled_file)
-			pthread_join(th[i], NULL);
+		pthread_join(th[i], NULL);
 	printf("vms=%ld events=%ld forks=%ld excluded=%ld flips=%ld flip_busy=%ld vm_refused=%ld event_refused=%ld violations=%ld\n",
 	       atomic_load(&s.vms), atomic_load(&s.events),
 	       atomic_load(&s.forks), atomic_load(&s.excluded),
@@ -568,25 +568,6 @@ static int cmd_write(int argc, char **argv)
 	return report(write_value(argv[0], argv[1]));
 }
 
-static int cmd_read(int argc, char **argv)
-{
-	char buf[4096];
-	ssize_t len;
-	int fd;
-
-	if (argc != 1)
-		return fprintf(stderr, "read: need FILE\n"), 2;
-	fd = open(argv[0], O_RDONLY);
-	if (fd < 0)
-		return report(errno);
-	len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len < 0)
-		return report(errno);
-	fwrite(buf, 1, len, stdout);
-	return 0;
-}
-
 static ssize_t read_value(const char *file, char *buf, size_t size)
 {
 	int fd = open(file, O_RDONLY);
@@ -600,6 +581,20 @@ static ssize_t read_value(const char *file, char *buf, size_t size)
 		return -errno;
 	buf[len] = '\0';
 	return len;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	char buf[4096 + 1];	/* a full page, as sysfs gives at most */
+	ssize_t len;
+
+	if (argc != 1)
+		return fprintf(stderr, "read: need FILE\n"), 2;
+	len = read_value(argv[0], buf, sizeof(buf));
+	if (len < 0)
+		return report(-len);
+	fwrite(buf, 1, len, stdout);
+	return 0;
 }
 
 /* Mostly near-misses of valid values, sometimes plain noise. */
