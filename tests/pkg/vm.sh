@@ -34,7 +34,7 @@ qemu-img create -q -f qcow2 -b "$image" -F raw "$build/overlay.qcow2"
 
 boot() {	# n
 	timeout --foreground 900 qemu-system-x86_64 \
-		-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+		$("$top/tests/tools/qemu-cpu") \
 		-smp 2 -m 2G -nographic -no-reboot -nodefaults \
 		-serial "file:$build/console$1.log" -serial "file:$build/results$1.log" \
 		-drive "file=$build/overlay.qcow2,format=qcow2,if=virtio" \

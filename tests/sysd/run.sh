@@ -69,7 +69,7 @@ mkfs.ext4 -q -F -d "$stage" "$build/disk.img"
 rm -rf "$stage"
 
 timeout --foreground 900 qemu-system-x86_64 \
-	-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+	$("$top/tests/tools/qemu-cpu") \
 	-smp 2 -m 2G -nographic -no-reboot -nodefaults \
 	-serial "file:$build/console.log" -serial "file:$build/results.log" \
 	-drive "file=$build/disk.img,format=raw,if=virtio" \

@@ -129,7 +129,7 @@ build_initramfs() {
 boot() {
 	local kver=$1 log=$build/$1/console.log
 	timeout --foreground 1500 qemu-system-x86_64 \
-		-accel tcg,thread=single -cpu max,+invtsc,x-force-features=on \
+		$("$top/tests/tools/qemu-cpu") \
 		-smp 2 -m 1G -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=5 slab_nomerge mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
@@ -174,6 +174,11 @@ for k in "${kernels[@]}"; do
 	if grep -q "^FAIL $k " "$results"; then
 		echo "--- $k: details of failures in $build/$k/details.log, console in $build/$k/console.log"
 		grep -B1 -A8 "ASSERT\|ERROR" "$build/$k/details.log" 2>/dev/null | head -40 || true
+		# A guest that panicked or hung leaves no ASSERT: its last words.
+		if grep -q "^FAIL $k .*-did-not-finish\|^FAIL $k guest-did-not-run" "$results"; then
+			echo "--- $k: the console's last 60 lines"
+			tail -n 60 "$build/$k/console.log"
+		fi
 	fi
 done
 pass=$(grep -c '^PASS' "$results" || true)
