@@ -175,6 +175,19 @@ tally "mpmud --check-config: conf.d in lexical order, later wins" check_config_p
 tally "mpmud(8) documents every option of --help" mpmud_man_lists_every_option
 tally "make install/uninstall: the promised files, /etc/mpmud.conf kept" install_lays_out_the_files
 
+# The guests' reporter: a guest that dies (panic, hang, timeout) fails the
+# test it was running and its suite, never passes them.
+report_fails_what_a_dead_guest_ran() {
+	diff -u - <(printf '%s\n' "MPMU-SUITE-BEGIN s" test_a test_b \
+		"Kernel panic - not syncing: Fatal exception" |
+		tests/tools/shunit-report K 2> /dev/null) <<-EOF
+	PASS K test_a
+	FAIL K test_b
+	FAIL K s-did-not-finish
+	EOF
+}
+tally "guest report: a guest that died fails the test it ran and its suite" report_fails_what_a_dead_guest_ran
+
 # libFuzzer on the userspace parsers (longer: make fuzz).
 fuzz_parsers() {
 	make -s fuzz FUZZ_SECONDS=20 2>&1 | tee build/fuzz-check.log | grep '^fuzz:'
