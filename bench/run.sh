@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kver=${1:-$("$top/tests/tools/default-kernel")}
 [ -n "$kver" ] || { echo "bench: no 6.12 kernel installed (tests/deps.sh)" >&2; exit 1; }
 
+mkdir -p "$top/build"
 "$top/tests/vm/run.sh" -s bench "$kver" > "$top/build/bench-vm.log" 2>&1 || true
 log=$top/build/vm/$kver/console.log
 if ! tr -d '\r' < "$log" | grep -q '^BENCH-DONE'; then
