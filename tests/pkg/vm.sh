@@ -49,4 +49,4 @@ boot 2	# the tests, remove and purge, power off
 rm -f "$build/overlay.qcow2"
 
 exec "$top/tests/tools/guest-report" pkgvm "$build/results2.log" "$build" \
-	"consoles in $build/console{1,2}.log"
+	"$build/console1.log" "$build/console2.log"

@@ -78,5 +78,5 @@ timeout --foreground 900 qemu-system-x86_64 \
 	< /dev/null > "$build/qemu.log" 2>&1 || true
 rm -f "$build/disk.img"
 
-exec "$top/tests/tools/guest-report" sysd "$build/results.log" "$build" \
-	"console and mpmud's journal in $build/console.log"
+# The console holds mpmud's journal too.
+exec "$top/tests/tools/guest-report" sysd "$build/results.log" "$build" "$build/console.log"
