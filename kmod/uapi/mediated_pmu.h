@@ -19,8 +19,17 @@
  *     REJECTED_VMS (u64)      VM creations refused since load
  *     REJECTED_EVENTS (u64)   event creations refused since load
  *     GUARDED_PMUS (nest)     one MPMU_A_PMU_NAME (string) per guarded PMU
- *     NMI_WATCHDOG (u8)       /proc/sys/kernel/nmi_watchdog is non-zero
  *     VERSION (string)        module version
+ *     KVM_HOOKS (u8)          enum mpmu_kvm_hooks: are VM creations seen?
+ *     KVM_ERROR (s32)         with KVM_HOOKS_FAILED: the errno of the probe
+ *     KVM_SYMBOL (string)     with KVM_HOOKS_FAILED: the function not probed
+ *     SETTLING (u32)          perf_event_open() and kernel-counter calls
+ *                             begun before the hooks were armed or the
+ *                             guarded PMUs changed, still running: VM
+ *                             creation is refused until they are done
+ *   NMI_WATCHDOG is no longer sent: the sysctl is userspace's
+ *   to read, and reading it from a handler could block on the caller's
+ *   mount namespace.
  *
  * MPMU_CMD_GET_HOLDERS (dump)
  *   One message per VM holding the knob, MPMU_A_HOLDER_*:
@@ -29,8 +38,12 @@
  *
  * MPMU_CMD_GET_EVENTS (dump)
  *   One message per live include-guest event on a guarded PMU, MPMU_A_EVENT_*:
- *     OWNER_PID (u32, absent when kernel-owned or unknown), OWNER_COMM
- *     (string), KERNEL (flag: a kernel counter), CPU (s32, -1 for per-task),
+ *     OWNER_PID (u32, the opener's process (tgid); absent when
+ *     kernel-owned or unknown), OWNER_COMM (string, that process's name),
+ *     OWNER_START (u64, its start time in clock ticks since boot, as field
+ *     22 of /proc/PID/stat: tells a reused PID apart), OWNER_GONE (flag: a
+ *     user event whose opener had exited when it was found),
+ *     KERNEL (flag: a kernel counter), CPU (s32, -1 for per-task),
  *     TARGET_PID (s32, -1 for per-CPU), PMU (string, the guarded PMU it
  *     belongs to), TYPE (u32, attr.type as requested), CONFIG (u64),
  *     PINNED (flag), CREATED (u64, seconds since the epoch, or since load
@@ -68,6 +81,12 @@
 enum mpmu_mode {
 	MPMU_MODE_ARBITRATE,	/* this module enforces the knob */
 	MPMU_MODE_OBSERVE,	/* the kernel does, natively */
+};
+
+enum mpmu_kvm_hooks {
+	MPMU_KVM_HOOKS_NO_KVM,	/* kvm.ko is not loaded: no VM can exist */
+	MPMU_KVM_HOOKS_ARMED,	/* every VM creation and destruction is seen */
+	MPMU_KVM_HOOKS_FAILED,	/* kvm.ko is loaded but could not be probed */
 };
 
 enum mpmu_notify_kind {
@@ -139,6 +158,13 @@ enum mpmu_attr {
 	MPMU_A_NOTIFY_VM_ID,
 	MPMU_A_NOTIFY_SEQ,
 	MPMU_A_PAD,
+	/* Added later, after PAD, so that no number above changes. */
+	MPMU_A_EVENT_OWNER_START,
+	MPMU_A_EVENT_OWNER_GONE,
+	MPMU_A_STATUS_KVM_HOOKS,
+	MPMU_A_STATUS_KVM_ERROR,
+	MPMU_A_STATUS_KVM_SYMBOL,
+	MPMU_A_STATUS_SETTLING,
 	__MPMU_A_MAX,
 };
 
