@@ -39,12 +39,14 @@ static DEFINE_RAW_SPINLOCK(mpmu_lock);
 static refcount_t mpmu_holders = REFCOUNT_INIT(0);
 static bool mpmu_enabled;
 static bool mpmu_scanning;	/* refuse VMs until what exists is counted */
+static unsigned int mpmu_settling;	/* calls begun before arming, running */
 static enum mpmu_mode mpmu_mode;
 static unsigned int mpmu_nr_events;
 static unsigned int mpmu_nr_unmanaged;
 static unsigned long mpmu_nr_rejected_vms;
 static unsigned long mpmu_nr_rejected_events;
 static u64 mpmu_vm_seq;
+static u64 mpmu_rec_seq;
 /* Bumped on every table change: a dump that spans one is flagged. */
 static unsigned int mpmu_gen = 1;
 
@@ -264,6 +266,7 @@ int mpmu_vm_create(const void *kvm)
 	vm_fill(rec, kvm, current, ret == 0);
 	if (!rec->vm.managed)
 		mpmu_nr_unmanaged++;
+	rec->seq = ++mpmu_rec_seq;
 	hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
 	mpmu_gen++;
 	vm_id = rec->vm.id;
@@ -304,6 +307,7 @@ int mpmu_vm_found(const void *kvm, struct task_struct *owner, bool *inserted)
 		*inserted = true;
 		vm_fill(rec, kvm, owner, false);
 		mpmu_nr_unmanaged++;
+		rec->seq = ++mpmu_rec_seq;
 		hash_add(mpmu_vms, &rec->node, (unsigned long)kvm);
 		mpmu_gen++;
 		rec = NULL;
@@ -360,14 +364,28 @@ static void event_fill(struct mpmu_rec *rec, struct perf_event *event, u8 guard)
 	rec->ev.pinned = event->attr.pinned;
 }
 
-static void event_set_owner(struct mpmu_rec *rec, struct task_struct *owner)
+/*
+ * The process that opened the event: its tgid, its name (the group
+ * leader's, not the opening thread's) and its start time as field 22 of
+ * /proc/PID/stat shows it, so that drain can tell a reused PID apart.
+ * @owner is NULL for a kernel counter, or for a user event found after its
+ * opener exited (owner_gone).
+ */
+static void event_set_owner(struct mpmu_rec *rec, struct task_struct *owner,
+			    bool kernel)
 {
-	rec->ev.kernel = !owner;
-	rec->ev.owner_pid = owner ? task_tgid_nr(owner) : 0;
-	if (owner)
-		copy_comm(rec->ev.owner_comm, owner);
+	struct task_struct *leader = owner ? owner->group_leader : NULL;
+
+	rec->ev.kernel = kernel;
+	rec->ev.owner_gone = !kernel && !leader;
+	rec->ev.owner_pid = leader ? task_tgid_nr(leader) : 0;
+	rec->ev.owner_start = leader ?
+		div_u64(leader->start_boottime, NSEC_PER_SEC / USER_HZ) : 0;
+	if (leader)
+		copy_comm(rec->ev.owner_comm, leader);
 	else
-		strscpy(rec->ev.owner_comm, "[kernel]", sizeof(rec->ev.owner_comm));
+		strscpy(rec->ev.owner_comm, kernel ? "[kernel]" : "?",
+			sizeof(rec->ev.owner_comm));
 }
 
 /* An inherited copy belongs to whoever owns the event it was copied from. */
@@ -377,13 +395,16 @@ static void event_inherit_owner(struct mpmu_rec *rec, const struct perf_event *p
 
 	if (prec) {
 		rec->ev.kernel = prec->ev.kernel;
+		rec->ev.owner_gone = prec->ev.owner_gone;
 		rec->ev.owner_pid = prec->ev.owner_pid;
+		rec->ev.owner_start = prec->ev.owner_start;
 		memcpy(rec->ev.owner_comm, prec->ev.owner_comm, sizeof(rec->ev.owner_comm));
 	}
 }
 
 static void event_insert(struct mpmu_rec *rec)
 {
+	rec->seq = ++mpmu_rec_seq;
 	hash_add(mpmu_events, &rec->node, (unsigned long)rec->key);
 	mpmu_nr_events++;
 	mpmu_gen++;
@@ -398,7 +419,7 @@ int mpmu_event_create(struct perf_event *event)
 	struct mpmu_rec *rec, *stale;
 	unsigned long flags;
 	unsigned int holders;
-	bool kernel;
+	bool kernel, rescan;
 	u8 guard;
 
 	if (event->attr.exclude_guest || !mpmu_pmus_match(event, &guard))
@@ -428,10 +449,18 @@ int mpmu_event_create(struct perf_event *event)
 	}
 	if (!rec && event->parent) {
 		/*
-		 * Never fail fork().  An untracked copy cannot let a VM in: it
-		 * dies with the event it was copied from, which is counted.
+		 * Never fail fork().  A copy holds a reference on the event it
+		 * was copied from (always the original, never a copy), so while
+		 * that one is counted the copy cannot outlive the count.  When it
+		 * is not (it had escaped a scan), keep VMs out and count again.
 		 */
-		goto out_admit;
+		rescan = !event_find(event->parent);
+		if (rescan)
+			mpmu_scanning = true;
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		if (rescan)
+			mpmu_rescan_request();
+		return 0;
 	}
 	if (!rec) {
 		/* Fail closed: an event the module cannot track is refused. */
@@ -448,7 +477,7 @@ int mpmu_event_create(struct perf_event *event)
 		mpmu_nr_events--;
 	}
 	event_fill(rec, event, guard);
-	event_set_owner(rec, kernel ? NULL : current);
+	event_set_owner(rec, kernel ? NULL : current, kernel);
 	if (event->parent)
 		event_inherit_owner(rec, event->parent);
 	event_insert(rec);
@@ -516,9 +545,7 @@ int mpmu_event_found(struct perf_event *event, struct task_struct *owner,
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	if (!event_find(event)) {
 		event_fill(rec, event, guard);
-		event_set_owner(rec, kernel ? NULL : owner);
-		if (!kernel && !owner)
-			strscpy(rec->ev.owner_comm, "?", sizeof(rec->ev.owner_comm));
+		event_set_owner(rec, kernel ? NULL : owner, kernel);
 		event_insert(rec);
 		*inserted = true;
 		rec = NULL;
@@ -590,7 +617,50 @@ void mpmu_scan_end(void)
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	mpmu_scanning = false;
+	mpmu_settling = 0;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+/* How many calls begun before the hooks saw them are still running. */
+void mpmu_set_settling(unsigned int nr)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_settling = nr;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+/*
+ * Make every event record agree with the guarded set now published: fix
+ * its guard index, or drop it when its PMU is no longer guarded.  One
+ * bucket per lock hold.
+ */
+static void events_rematch(void)
+{
+	struct mpmu_rec *rec;
+	struct hlist_node *tmp;
+	unsigned long flags;
+	unsigned int bkt;
+	HLIST_HEAD(gone);
+	u8 guard;
+
+	for (bkt = 0; bkt < HASH_SIZE(mpmu_events); bkt++) {
+		raw_spin_lock_irqsave(&mpmu_lock, flags);
+		hlist_for_each_entry_safe(rec, tmp, &mpmu_events[bkt], node) {
+			if (mpmu_pmus_match(rec->key, &guard)) {
+				rec->ev.guard = guard;
+				continue;
+			}
+			hash_del(&rec->node);
+			hlist_add_head(&rec->node, &gone);
+			mpmu_nr_events--;
+			mpmu_gen++;
+		}
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	}
+	hlist_for_each_entry_safe(rec, tmp, &gone, node)
+		mpmu_rec_free(rec);
 }
 
 int mpmu_set_enabled(bool enable)
@@ -610,13 +680,20 @@ int mpmu_set_enabled(bool enable)
 /*
  * Change the guarded PMUs.  Only while nothing depends on the old set: no
  * holder and no counted event.  VM creation is refused until the events on
- * the new set are counted.
+ * the new set are counted: those that exist (the scan), those whose
+ * perf_event_open() passed the LSM hook under the old set and is still
+ * running (settle: they are counted once those calls are over).
+ *
+ * When counting fails (no memory) the old set comes back, as if nothing
+ * had been written; VMs stay refused until a background scan has counted
+ * what the old set guards (events opened while the new set was in force
+ * were matched against it).
  */
 int mpmu_set_guarded(const char *names)
 {
 	unsigned long flags;
-	void *set;
-	int ret;
+	void *set, *old;
+	int ret, pending;
 
 	lockdep_assert_held(&mpmu_config_mutex);
 
@@ -633,21 +710,34 @@ int mpmu_set_guarded(const char *names)
 	mpmu_scanning = true;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 
-	mpmu_pmus_free(mpmu_pmus_swap(set));
-	ret = mpmu_scan(false);
-	/* Counting failed (no memory): keep VMs out until a write succeeds. */
-	if (!ret)
+	old = mpmu_pmus_swap(set);
+	events_rematch();
+	pending = mpmu_settle_start();
+	ret = pending < 0 ? pending : mpmu_scan(false);
+	if (ret) {
+		mpmu_settle_drop();
+		mpmu_pmus_free(mpmu_pmus_swap(old));
+		events_rematch();
+		mpmu_rescan_request();
+		return ret;
+	}
+	mpmu_pmus_free(old);
+	if (pending)
+		mpmu_settle_go();
+	else
 		mpmu_scan_end();
-	return ret;
+	return 0;
 }
 
 void mpmu_get_status(struct mpmu_status *st)
 {
 	unsigned long flags;
 
+	mpmu_hooks_kvm_state(&st->kvm_hooks, &st->kvm_error, &st->kvm_symbol);
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	st->enabled = mpmu_enabled;
 	st->mode = mpmu_mode;
+	st->settling = mpmu_settling;
 	st->refcount = refcount_read(&mpmu_holders);
 	st->include_guest_events = mpmu_nr_events;
 	st->unmanaged_vms = mpmu_nr_unmanaged;
@@ -656,26 +746,35 @@ void mpmu_get_status(struct mpmu_status *st)
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 }
 
-/* One PID per holding VM, as many as fit in a sysfs page. */
-ssize_t mpmu_show_holders(char *buf)
+/*
+ * Copy the PIDs of up to @max holding VMs; returns how many.  One bucket
+ * per lock hold, and no formatting under the lock: interrupts stay off
+ * only for a bucket's walk, also when a world-readable file is read.
+ */
+int mpmu_holder_pids(pid_t *pids, int max)
 {
 	struct mpmu_rec *rec;
 	unsigned long flags;
 	unsigned int bkt;
-	ssize_t len = 0;
+	int nr = 0;
 
-	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	hash_for_each(mpmu_vms, bkt, rec, node)
-		if (rec->vm.managed)
-			len += sysfs_emit_at(buf, len, "%d\n", rec->vm.pid);
-	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
-	return len;
+	for (bkt = 0; bkt < HASH_SIZE(mpmu_vms) && nr < max; bkt++) {
+		raw_spin_lock_irqsave(&mpmu_lock, flags);
+		hlist_for_each_entry(rec, &mpmu_vms[bkt], node)
+			if (rec->vm.managed && nr < max)
+				pids[nr++] = rec->vm.pid;
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	}
+	return nr;
 }
 
 /*
  * Walk @table from @pos, one bucket per lock hold so that interrupts are
- * never off for long.  *@gen receives the table generation: the caller
- * flags its dump as interrupted when it changes between calls.
+ * never off for long.  pos[1] is 0 or the seq of the record that did not
+ * fit last time: a bucket is in decreasing seq order, so the walk resumes
+ * at the first record not above it, whatever was added or removed since.
+ * *@gen receives the table generation: the caller flags its dump as
+ * interrupted when it changed between calls.
  */
 static int walk_table(struct hlist_head *table, unsigned int size,
 		      unsigned long pos[2], unsigned int *gen,
@@ -683,19 +782,18 @@ static int walk_table(struct hlist_head *table, unsigned int size,
 		      int (*fn)(const struct mpmu_rec *rec, void *data), void *data)
 {
 	struct mpmu_rec *rec;
-	unsigned long flags, idx;
+	unsigned long flags;
 	int stop = 0;
 
 	for (; pos[0] < size; pos[0]++, pos[1] = 0) {
-		idx = 0;
 		raw_spin_lock_irqsave(&mpmu_lock, flags);
 		*gen = mpmu_gen;
 		hlist_for_each_entry(rec, &table[pos[0]], node) {
-			if (idx++ < pos[1] || !want(rec))
+			if ((pos[1] && rec->seq > pos[1]) || !want(rec))
 				continue;
 			stop = fn(rec, data);
 			if (stop) {
-				pos[1] = idx - 1;
+				pos[1] = rec->seq;
 				break;
 			}
 		}

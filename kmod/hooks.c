@@ -32,6 +32,7 @@
 #include <linux/mutex.h>
 #include <linux/perf_event.h>
 #include <linux/ptrace.h>
+#include <linux/rcupdate.h>
 
 #include "mpmu.h"
 
@@ -208,6 +209,22 @@ static const struct hook kvm_hooks[] = {
 static DEFINE_MUTEX(hooks_mutex);
 static bool kvm_armed;
 
+/* What status shows: are VM creations seen?  Written under hooks_mutex. */
+static enum mpmu_kvm_hooks kvm_state = MPMU_KVM_HOOKS_NO_KVM;
+static int kvm_error;
+static const char *kvm_symbol;
+
+#ifdef MPMU_FAULT_INJECT
+/*
+ * Debug builds only: probe this symbol instead of kvm_arch_init_vm, so
+ * that the tests can see a loaded KVM whose probes cannot be armed (as on
+ * a kernel where the function was renamed).
+ */
+static char *kvm_init_symbol = "kvm_arch_init_vm";
+module_param(kvm_init_symbol, charp, 0400);
+MODULE_PARM_DESC(kvm_init_symbol, "debug: the KVM function probed for VM creation");
+#endif
+
 static void hooks_unregister(const struct hook *hooks, int nr)
 {
 	while (nr--) {
@@ -221,9 +238,9 @@ static void hooks_unregister(const struct hook *hooks, int nr)
 /*
  * Register @hooks in order, all or none.  A probe registered before (its
  * target module went away) keeps addr and flags, which register_*() would
- * reject: clear them first.
+ * reject: clear them first.  *@symbol names the probe that failed.
  */
-static int hooks_register(const struct hook *hooks, int nr)
+static int hooks_register(const struct hook *hooks, int nr, const char **symbol)
 {
 	struct kprobe *kp;
 	int i, ret = 0;
@@ -239,34 +256,73 @@ static int hooks_register(const struct hook *hooks, int nr)
 	}
 	if (ret) {
 		i--;
-		if (ret != -ENOENT)
-			pr_err("cannot probe %s: %d\n", kp->symbol_name, ret);
+		*symbol = kp->symbol_name;
 		hooks_unregister(hooks, i);
 	}
 	return ret;
 }
 
-static void kvm_arm(void)
+/* kvm.ko is loaded and live (file_is_kvm() is its GPL export). */
+static bool kvm_loaded(void)
 {
+	void *sym = __symbol_get("file_is_kvm");
+
+	if (!sym)
+		return false;
+	__symbol_put("file_is_kvm");
+	return true;
+}
+
+/*
+ * Arm the KVM probes.  @loading: called for kvm.ko's MODULE_STATE_COMING
+ * (its symbols resolve, but it cannot be referenced yet).  A loaded KVM
+ * whose functions cannot be probed is not arbitrated: say so, loudly, and
+ * in status.
+ */
+static void kvm_arm(bool loading)
+{
+	const char *symbol = NULL;
 	int ret;
 
 	lockdep_assert_held(&hooks_mutex);
 	if (kvm_armed)
 		return;
-	ret = hooks_register(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+#ifdef MPMU_FAULT_INJECT
+	kp_vm_init.symbol_name = kvm_init_symbol;
+#endif
+	ret = hooks_register(kvm_hooks, ARRAY_SIZE(kvm_hooks), &symbol);
 	kvm_armed = !ret;
-	if (kvm_armed)
+	if (kvm_armed) {
+		kvm_state = MPMU_KVM_HOOKS_ARMED;
 		pr_info("arbitrating KVM VM creation\n");
+	} else if (ret == -ENOENT && !loading && !kvm_loaded()) {
+		kvm_state = MPMU_KVM_HOOKS_NO_KVM;
+	} else {
+		kvm_state = MPMU_KVM_HOOKS_FAILED;
+		kvm_error = ret;
+		kvm_symbol = symbol;
+		pr_err("cannot probe %s in kvm: %d; VM creation is NOT arbitrated\n",
+		       symbol, ret);
+	}
 }
 
 static void kvm_disarm(void)
 {
 	lockdep_assert_held(&hooks_mutex);
+	kvm_state = MPMU_KVM_HOOKS_NO_KVM;
 	if (!kvm_armed)
 		return;
 	hooks_unregister(kvm_hooks, ARRAY_SIZE(kvm_hooks));
 	kvm_armed = false;
 	mpmu_forget_vms();
+}
+
+void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **symbol)
+{
+	guard(mutex)(&hooks_mutex);
+	*state = kvm_state;
+	*err = kvm_state == MPMU_KVM_HOOKS_FAILED ? kvm_error : 0;
+	*symbol = kvm_state == MPMU_KVM_HOOKS_FAILED ? kvm_symbol : NULL;
 }
 
 static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
@@ -279,7 +335,7 @@ static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
 
 	guard(mutex)(&hooks_mutex);
 	if (action == MODULE_STATE_COMING)
-		kvm_arm();
+		kvm_arm(true);
 	else if (action == MODULE_STATE_GOING)
 		kvm_disarm();
 	return NOTIFY_DONE;
@@ -307,14 +363,17 @@ int mpmu_hooks_init(void)
 {
 	int maxactive = max(PERF_MAXACTIVE_MIN,
 			    PERF_MAXACTIVE_PER_CPU * (int)num_possible_cpus());
+	const char *symbol = NULL;
 	int ret;
 
 	krp_event_alloc.maxactive = maxactive;
 	krp_kernel_counter.maxactive = maxactive;
 
-	ret = hooks_register(perf_hooks, ARRAY_SIZE(perf_hooks));
-	if (ret)
+	ret = hooks_register(perf_hooks, ARRAY_SIZE(perf_hooks), &symbol);
+	if (ret) {
+		pr_err("cannot probe %s: %d\n", symbol, ret);
 		return ret;
+	}
 
 	ret = register_module_notifier(&kvm_module_nb);
 	if (ret) {
@@ -323,7 +382,7 @@ int mpmu_hooks_init(void)
 	}
 
 	guard(mutex)(&hooks_mutex);
-	kvm_arm();
+	kvm_arm(false);
 	return 0;
 }
 
@@ -339,6 +398,15 @@ void mpmu_hooks_exit(void)
 	}
 	report_missed(perf_hooks, ARRAY_SIZE(perf_hooks));
 	hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
+	/*
+	 * A refused call was sent to mpmu_refuse_*(), which runs after its
+	 * handler has returned, preemptible: a task may be preempted there.
+	 * Unregistering waits for handlers, not for that; RCU Tasks waits
+	 * until every task has left such code (a preempted task is not
+	 * quiescent), so the module's text is not freed under it, also with
+	 * rmmod -f (CONFIG_MODULE_FORCE_UNLOAD=y on Debian).
+	 */
+	synchronize_rcu_tasks();
 }
 
 /* A kernel with the native knob (Linux 7.0+) must not be arbitrated twice. */

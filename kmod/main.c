@@ -22,11 +22,13 @@ MODULE_PARM_DESC(guarded_pmus,
  * VM creation stays refused (scan_begin) until the hooks are armed, what
  * exists is counted, sysfs and netlink are up: nothing after can fail,
  * so a failed load never leaves a VM holding a reference on this module.
+ * perf_event_open() calls that were past the LSM hook when it was armed
+ * keep it refused until they are over and counted (settle, in scan.c).
  */
 static int __init mpmu_init(void)
 {
 	enum mpmu_mode mode;
-	int ret;
+	int ret, pending;
 
 	ret = mpmu_pool_init();
 	if (ret)
@@ -43,7 +45,8 @@ static int __init mpmu_init(void)
 	ret = mpmu_hooks_init();
 	if (ret)
 		goto err_pmus;
-	ret = mpmu_scan(true);
+	pending = mpmu_settle_start();
+	ret = pending < 0 ? pending : mpmu_scan(true);
 	if (ret)
 		goto err_hooks;
 	mutex_unlock(&mpmu_config_mutex);
@@ -54,7 +57,12 @@ static int __init mpmu_init(void)
 	ret = mpmu_netlink_init();
 	if (ret)
 		goto err_sysfs;
-	mpmu_scan_end();
+	mutex_lock(&mpmu_config_mutex);
+	if (pending)
+		mpmu_settle_go();
+	else
+		mpmu_scan_end();
+	mutex_unlock(&mpmu_config_mutex);
 
 	pr_info("version %s loaded, %s, %s\n", MPMU_VERSION,
 		mode == MPMU_MODE_OBSERVE ? "observing the kernel's own knob" : "arbitrating",
@@ -67,6 +75,10 @@ err_relock:
 	mutex_lock(&mpmu_config_mutex);
 err_hooks:
 	mpmu_hooks_exit();
+	/* A hook may have asked for a rescan: the work takes the mutex. */
+	mutex_unlock(&mpmu_config_mutex);
+	mpmu_settle_exit();
+	mutex_lock(&mpmu_config_mutex);
 err_pmus:
 	mpmu_core_exit();
 	mpmu_pmus_exit();
@@ -82,6 +94,7 @@ static void __exit mpmu_exit(void)
 	mpmu_sysfs_exit();
 	mpmu_hooks_exit();
 	mpmu_netlink_exit();
+	mpmu_settle_exit();
 	mpmu_core_exit();
 	mutex_lock(&mpmu_config_mutex);
 	mpmu_pmus_exit();

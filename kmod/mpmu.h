@@ -34,13 +34,15 @@ struct mpmu_vm {
 /* A live include-guest event on a guarded PMU. */
 struct mpmu_event {
 	u64 config;
+	u64 owner_start;	/* the opener's start, clock ticks since boot */
 	time64_t created;
-	pid_t owner_pid;	/* 0 when kernel-owned or unknown */
+	pid_t owner_pid;	/* tgid of the opener; 0: kernel-owned or gone */
 	pid_t target_pid;	/* -1 for per-CPU events */
 	s32 cpu;		/* -1 for per-task events */
 	u32 type;		/* perf_event_attr.type as requested */
 	u8 guard;		/* index into the guarded-PMU set */
 	bool kernel;		/* a kernel counter, no user owner */
+	bool owner_gone;	/* a user event whose opener had exited */
 	bool pinned;
 	char owner_comm[TASK_COMM_LEN];
 };
@@ -53,6 +55,12 @@ struct mpmu_event {
 struct mpmu_rec {
 	struct hlist_node node;
 	const void *key;
+	/*
+	 * Insertion order, module-wide.  hash_add() puts a record at the head
+	 * of its bucket, so every bucket is in decreasing seq order: a dump
+	 * resumes at (bucket, seq) without skipping or repeating a record.
+	 */
+	u64 seq;
 	union {
 		struct mpmu_vm vm;
 		struct mpmu_event ev;
@@ -119,6 +127,8 @@ void mpmu_kernel_counter_begin(void);
 void mpmu_kernel_counter_end(void);
 void mpmu_scan_begin(void);
 void mpmu_scan_end(void);
+void mpmu_scan_abort(void);
+void mpmu_set_settling(unsigned int nr);
 int mpmu_set_enabled(bool enable);
 int mpmu_set_guarded(const char *names);
 void mpmu_forget_vms(void);
@@ -127,6 +137,10 @@ void mpmu_forget_vms(void);
 struct mpmu_status {
 	bool enabled;
 	enum mpmu_mode mode;
+	enum mpmu_kvm_hooks kvm_hooks;
+	int kvm_error;
+	const char *kvm_symbol;	/* static string, or NULL */
+	unsigned long settling;
 	unsigned long refcount;
 	unsigned long include_guest_events;
 	unsigned long unmanaged_vms;
@@ -135,11 +149,12 @@ struct mpmu_status {
 };
 
 void mpmu_get_status(struct mpmu_status *st);
-ssize_t mpmu_show_holders(char *buf);
+int mpmu_holder_pids(pid_t *pids, int max);
 
 /*
  * Walks for the netlink dumps, resumable: @pos is where the last call
- * stopped ({bucket, index} for the tables, an index for the ring).  @fn runs
+ * stopped ({bucket, seq of the record not sent} for the tables, a sequence
+ * number for the ring).  @fn runs
  * under mpmu_lock and returns non-zero to stop at that record (its message
  * did not fit); the walk returns non-zero when it stopped early.
  */
@@ -164,11 +179,17 @@ void mpmu_netlink_kick(void);
 
 /* scan.c: account for what exists already. */
 int mpmu_scan(bool vms);
+int mpmu_settle_start(void);
+void mpmu_settle_go(void);
+void mpmu_settle_drop(void);
+void mpmu_settle_exit(void);
+void mpmu_rescan_request(void);
 
 /* hooks.c */
 int mpmu_hooks_init(void);
 void mpmu_hooks_exit(void);
 enum mpmu_mode mpmu_hooks_detect_mode(void);
+void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **symbol);
 
 /* sysfs.c */
 int mpmu_sysfs_init(void);

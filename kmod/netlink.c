@@ -8,8 +8,7 @@
  * the core in a ring (its hooks cannot allocate) and multicast from a work
  * item in process context.
  */
-#include <linux/file.h>
-#include <linux/fs.h>
+#include <linux/capability.h>
 #include <linux/module.h>
 #include <net/genetlink.h>
 
@@ -33,21 +32,6 @@ static const struct nla_policy mpmu_config_policy[MPMU_A_MAX + 1] = {
 	[MPMU_A_CONFIG_GUARDED_PMUS]	= { .type = NLA_NUL_STRING, .len = 255 },
 };
 
-/* The sysctl is the one place that knows; it has no exported accessor. */
-static bool nmi_watchdog_on(void)
-{
-	char buf[4] = "";
-	struct file *file;
-	loff_t pos = 0;
-
-	file = filp_open("/proc/sys/kernel/nmi_watchdog", O_RDONLY, 0);
-	if (IS_ERR(file))
-		return false;
-	kernel_read(file, buf, sizeof(buf) - 1, &pos);
-	filp_close(file, NULL);
-	return buf[0] == '1';
-}
-
 static int put_status(struct sk_buff *skb)
 {
 	struct mpmu_pmu_name names[MPMU_MAX_GUARDED];
@@ -64,8 +48,13 @@ static int put_status(struct sk_buff *skb)
 	    nla_put_u64_64bit(skb, MPMU_A_STATUS_REJECTED_VMS, st.rejected_vms, MPMU_A_PAD) ||
 	    nla_put_u64_64bit(skb, MPMU_A_STATUS_REJECTED_EVENTS, st.rejected_events,
 			      MPMU_A_PAD) ||
-	    nla_put_u8(skb, MPMU_A_STATUS_NMI_WATCHDOG, nmi_watchdog_on()) ||
-	    nla_put_string(skb, MPMU_A_STATUS_VERSION, MPMU_VERSION))
+	    nla_put_string(skb, MPMU_A_STATUS_VERSION, MPMU_VERSION) ||
+	    nla_put_u8(skb, MPMU_A_STATUS_KVM_HOOKS, st.kvm_hooks) ||
+	    nla_put_u32(skb, MPMU_A_STATUS_SETTLING, st.settling))
+		return -EMSGSIZE;
+	if (st.kvm_hooks == MPMU_KVM_HOOKS_FAILED &&
+	    (nla_put_s32(skb, MPMU_A_STATUS_KVM_ERROR, st.kvm_error) ||
+	     nla_put_string(skb, MPMU_A_STATUS_KVM_SYMBOL, st.kvm_symbol ?: "?")))
 		return -EMSGSIZE;
 
 	nest = nla_nest_start(skb, MPMU_A_STATUS_GUARDED_PMUS);
@@ -142,8 +131,23 @@ struct dump_ctx {
 };
 
 /*
- * cb->seq carries the table generation across calls: a dump that spans a
- * change is flagged NLM_F_DUMP_INTR, and userspace asks again.
+ * Per-process detail (pids, comms, event configs) is for CAP_SYS_ADMIN or
+ * CAP_PERFMON in the initial user namespace, as /proc/PID/fdinfo would be.
+ */
+static int dump_start(struct netlink_callback *cb)
+{
+	if (netlink_capable(cb->skb, CAP_SYS_ADMIN) ||
+	    netlink_capable(cb->skb, CAP_PERFMON))
+		return 0;
+	NL_SET_ERR_MSG(cb->extack, "per-process detail needs CAP_SYS_ADMIN or CAP_PERFMON");
+	return -EPERM;
+}
+
+/*
+ * cb->seq is the table generation as this call found it, set before the
+ * first message of every call: genl_dump_check_consistent() flags the
+ * message NLM_F_DUMP_INTR when it differs from the previous call's, and
+ * userspace asks again.
  */
 static void *dump_start_msg(struct dump_ctx *dc)
 {
@@ -151,7 +155,7 @@ static void *dump_start_msg(struct dump_ctx *dc)
 				dc->cb->nlh->nlmsg_seq, &mpmu_family, NLM_F_MULTI,
 				dc->cmd);
 
-	if (hdr && dc->gen) {
+	if (hdr) {
 		dc->cb->seq = dc->gen;
 		genl_dump_check_consistent(dc->cb, hdr);
 	}
@@ -185,7 +189,11 @@ static int dump_holder(const struct mpmu_vm *vm, void *data)
 
 static int put_event(struct sk_buff *skb, const struct mpmu_event *ev)
 {
-	if (ev->owner_pid && nla_put_u32(skb, MPMU_A_EVENT_OWNER_PID, ev->owner_pid))
+	if (ev->owner_pid &&
+	    (nla_put_u32(skb, MPMU_A_EVENT_OWNER_PID, ev->owner_pid) ||
+	     nla_put_u64_64bit(skb, MPMU_A_EVENT_OWNER_START, ev->owner_start, MPMU_A_PAD)))
+		return -EMSGSIZE;
+	if (ev->owner_gone && nla_put_flag(skb, MPMU_A_EVENT_OWNER_GONE))
 		return -EMSGSIZE;
 	if (ev->kernel && nla_put_flag(skb, MPMU_A_EVENT_KERNEL))
 		return -EMSGSIZE;
@@ -316,14 +324,17 @@ static const struct genl_ops mpmu_ops[] = {
 	},
 	{
 		.cmd = MPMU_CMD_GET_HOLDERS,
+		.start = dump_start,
 		.dumpit = nl_dump_holders,
 	},
 	{
 		.cmd = MPMU_CMD_GET_EVENTS,
+		.start = dump_start,
 		.dumpit = nl_dump_events,
 	},
 	{
 		.cmd = MPMU_CMD_GET_REJECTIONS,
+		.start = dump_start,
 		.dumpit = nl_dump_rejections,
 	},
 	{
@@ -363,4 +374,8 @@ void mpmu_netlink_exit(void)
 	genl_unregister_family(&mpmu_family);
 }
 
-MODULE_ALIAS_GENL_FAMILY(MPMU_GENL_NAME);
+/*
+ * No MODULE_ALIAS_GENL_FAMILY: any user's lookup of the family would load
+ * the module, and loading arms arbitration.  Loading is the admin's act
+ * (modules-load.d, modprobe); mediated_pmu(7) says so.
+ */

@@ -14,8 +14,18 @@
  *    every thread's file table.  iterate_fd() holds files->file_lock, so a
  *    VM seen there cannot be destroyed before its record is in place.
  *
- * Not seen: an event whose perf_event_open() allocated it before the hooks
- * were armed and had not yet installed it when its context was walked.
+ *  - Copies made by fork() point at the original event, and hold a reference
+ *    on it: a copy found counts its original too, which may be in no
+ *    context at all (its task exited, PERF_EVENT_STATE_EXIT, while an fd
+ *    keeps it).  While the original is counted, no copy can outlive the
+ *    count, including a copy the scan could not see (a task being forked).
+ *  - Settle: an event whose perf_event_open() passed the LSM hook before the
+ *    hooks were armed (or before the guarded set changed) and installs it
+ *    after its context was walked is in no context the scan sees.  Such a
+ *    call is still running when the hooks are armed: every user thread whose
+ *    last kernel entry was perf_event_open() (orig_ax, which only changes
+ *    at the next entry from user mode) is waited for, VMs refused, and then
+ *    the scan runs again.  docs/design.md has the argument.
  *
  * Records come from the pool with locks held; when it runs dry the walk
  * stops, the pool is refilled and the walk starts over.  Records are keyed
@@ -31,6 +41,9 @@
 #include <linux/rculist.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <asm/unistd.h>
 
 #include "mpmu.h"
 
@@ -44,8 +57,13 @@ static unsigned int scan_added;
 
 /* --- events --- */
 
-/* Called under RCU, which keeps the owner's task_struct valid. */
-static int scan_event(struct perf_event *event)
+/*
+ * Count @event; take it back if it turned out to be on its way out: its
+ * state is DEAD or EXIT (@gone) before security_perf_event_free() runs.
+ * Called under RCU, which keeps the owner's task_struct valid.
+ */
+static int scan_one(struct perf_event *event, const struct perf_event *witness,
+		    enum perf_event_state gone)
 {
 	struct task_struct *owner = READ_ONCE((event->parent ?: event)->owner);
 	bool kernel = owner == MPMU_TASK_TOMBSTONE;
@@ -58,9 +76,23 @@ static int scan_event(struct perf_event *event)
 	scan_added++;
 	/* Pairs with the state change that precedes the event's free. */
 	smp_mb();
-	if (READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT)
+	if (READ_ONCE(witness->state) <= gone)
 		mpmu_event_destroy(event);
 	return 0;
+}
+
+static int scan_event(struct perf_event *event)
+{
+	int err = scan_one(event, event, PERF_EVENT_STATE_EXIT);
+
+	/*
+	 * The original of a copy: valid while the copy holds its reference,
+	 * which the copy gives up only after its own state became EXIT.  An
+	 * original in EXIT state still has an fd and live copies: count it.
+	 */
+	if (!err && event->parent)
+		err = scan_one(event->parent, event, PERF_EVENT_STATE_EXIT);
+	return err;
 }
 
 static int scan_context(struct perf_event_context *pctx)
@@ -205,6 +237,187 @@ static int scan_vms(void)
 	}
 	rcu_read_unlock();
 	return err;
+}
+
+/* --- settle: calls that passed the hooks' place before they were armed --- */
+
+/*
+ * The syscall numbers of perf_event_open() as a task's saved user
+ * registers show them: x86-64, x32, and ia32 (arch/x86/entry/syscalls/
+ * syscall_32.tbl).  A false match only makes the wait longer.
+ */
+#define NR_IA32_PERF_EVENT_OPEN	336
+
+static bool nr_is_perf_event_open(unsigned long nr)
+{
+	return nr == __NR_perf_event_open ||
+	       nr == (__NR_perf_event_open | __X32_SYSCALL_BIT) ||
+	       nr == NR_IA32_PERF_EVENT_OPEN;
+}
+
+/*
+ * Might @t be inside a perf_event_open() that began before now?  Its saved
+ * user registers are written at each entry from user mode only: while the
+ * call runs they name it; once it returned, the next entry (a syscall, an
+ * interrupt of user mode) names something else.  A stopped, traced or
+ * frozen task is at a syscall boundary, never between the LSM hook and
+ * perf_install_in_context().  Under RCU: a task's stack is freed after a
+ * grace period, or kept mapped in a cache.
+ */
+static bool in_perf_event_open(struct task_struct *t)
+{
+	unsigned int state = READ_ONCE(t->__state);
+
+	if (t->flags & (PF_KTHREAD | PF_EXITING) || !t->stack)
+		return false;
+	if (state & (__TASK_STOPPED | __TASK_TRACED))
+		return false;
+#ifdef TASK_FROZEN
+	if (state & TASK_FROZEN)
+		return false;
+#endif
+	return nr_is_perf_event_open(READ_ONCE(task_pt_regs(t)->orig_ax));
+}
+
+static struct task_struct **settle_tasks;	/* config mutex */
+static unsigned int settle_nr;
+static void settle_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(settle_work, settle_fn);
+#define SETTLE_POLL	msecs_to_jiffies(10)
+#define RESCAN_RETRY	msecs_to_jiffies(1000)
+
+/* Collect up to @max threads in perf_event_open(); returns how many there are. */
+static unsigned int settle_collect(struct task_struct **tasks, unsigned int max)
+{
+	struct task_struct *p, *t;
+	unsigned int nr = 0;
+
+	rcu_read_lock();
+	for_each_process_thread(p, t) {
+		if (!in_perf_event_open(t))
+			continue;
+		if (nr < max)
+			tasks[nr] = get_task_struct(t);
+		nr++;
+	}
+	rcu_read_unlock();
+	return nr;
+}
+
+/* Forget the calls waited for.  Config mutex held. */
+void mpmu_settle_drop(void)
+{
+	while (settle_nr)
+		put_task_struct(settle_tasks[--settle_nr]);
+	kfree(settle_tasks);
+	settle_tasks = NULL;
+}
+
+/*
+ * Called with the hooks armed (or the new guarded set published), VM
+ * creation refused, and before the scan: a call not running now has
+ * installed its event, which the scan will see; a call running now is
+ * waited for (mpmu_settle_go()), and the scan runs again when the last one
+ * is over.  Returns how many are waited for, or -ENOMEM.
+ */
+int mpmu_settle_start(void)
+{
+	struct task_struct **tasks = NULL;
+	unsigned int nr, max = 0;
+
+	lockdep_assert_held(&mpmu_config_mutex);
+	mpmu_settle_drop();
+	/* The hooks' publication is ordered before the registers we read. */
+	synchronize_rcu();
+	for (;;) {
+		nr = settle_collect(tasks, max);
+		if (nr <= max)
+			break;
+		while (max)
+			put_task_struct(tasks[--max]);
+		kfree(tasks);
+		max = nr + 8;
+		tasks = kmalloc_array(max, sizeof(*tasks), GFP_KERNEL);
+		if (!tasks)
+			return -ENOMEM;
+	}
+	if (!nr) {
+		kfree(tasks);
+		return 0;
+	}
+	settle_tasks = tasks;
+	settle_nr = nr;
+	mpmu_set_settling(nr);
+	pr_info("%u perf_event_open() calls begun before arming: VM creation waits for them\n",
+		nr);
+	return nr;
+}
+
+/* Start waiting for what mpmu_settle_start() found. */
+void mpmu_settle_go(void)
+{
+	lockdep_assert_held(&mpmu_config_mutex);
+	if (settle_nr)
+		schedule_delayed_work(&settle_work, SETTLE_POLL);
+}
+
+/* Drop the calls that are over; true when none is left. */
+static bool settle_prune(void)
+{
+	unsigned int i = 0;
+	bool running;
+
+	while (i < settle_nr) {
+		rcu_read_lock();
+		running = in_perf_event_open(settle_tasks[i]);
+		rcu_read_unlock();
+		if (running) {
+			i++;
+			continue;
+		}
+		put_task_struct(settle_tasks[i]);
+		settle_tasks[i] = settle_tasks[--settle_nr];
+	}
+	mpmu_set_settling(settle_nr);
+	return !settle_nr;
+}
+
+/*
+ * Process context: wait for the calls, then count what they installed.
+ * Also the rescan a hook asks for (mpmu_rescan_request()).  A scan that
+ * fails (no memory) keeps VMs out and is tried again.
+ */
+static void settle_fn(struct work_struct *work)
+{
+	guard(mutex)(&mpmu_config_mutex);
+	if (!settle_prune()) {
+		schedule_delayed_work(&settle_work, SETTLE_POLL);
+		return;
+	}
+	mpmu_settle_drop();
+	if (mpmu_scan(false)) {
+		pr_warn_ratelimited("cannot count include-guest events (no memory): VM creation stays refused, retrying\n");
+		schedule_delayed_work(&settle_work, RESCAN_RETRY);
+		return;
+	}
+	mpmu_scan_end();
+}
+
+/* Any context: VM creation is refused (scanning) until a scan has run. */
+void mpmu_rescan_request(void)
+{
+	schedule_delayed_work(&settle_work, 0);
+}
+
+/*
+ * No hook can ask for a rescan any more (module exit, failed load): stop
+ * the work.  Not under the config mutex, which the work takes.
+ */
+void mpmu_settle_exit(void)
+{
+	cancel_delayed_work_sync(&settle_work);
+	guard(mutex)(&mpmu_config_mutex);
+	mpmu_settle_drop();
 }
 
 /*

@@ -6,6 +6,7 @@
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
@@ -40,6 +41,8 @@ static struct counter_attr counter_attrs[] = {
 	  offsetof(struct mpmu_status, rejected_vms) },
 	{ __ATTR(rejected_events, 0444, counter_show, NULL),
 	  offsetof(struct mpmu_status, rejected_events) },
+	{ __ATTR(settling, 0444, counter_show, NULL),
+	  offsetof(struct mpmu_status, settling) },
 };
 
 static ssize_t enabled_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -96,10 +99,31 @@ static ssize_t guarded_pmus_store(struct kobject *kobj,
 
 static struct kobj_attribute guarded_pmus_attr = __ATTR_RW(guarded_pmus);
 
+/*
+ * One PID per holding VM, whole lines only: a page holds the first 512
+ * (PIDs have at most 7 digits), the netlink dump has them all.
+ */
+#define HOLDERS_MAX	(PAGE_SIZE / 8)
+
 static ssize_t holders_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return mpmu_show_holders(buf);
+	pid_t *pids = kmalloc_array(HOLDERS_MAX, sizeof(*pids), GFP_KERNEL);
+	char line[16];
+	ssize_t len = 0;
+	int i, nr, n;
+
+	if (!pids)
+		return -ENOMEM;
+	nr = mpmu_holder_pids(pids, HOLDERS_MAX);
+	for (i = 0; i < nr; i++) {
+		n = scnprintf(line, sizeof(line), "%d\n", pids[i]);
+		if (len + n >= PAGE_SIZE)
+			break;
+		len += sysfs_emit_at(buf, len, "%s", line);
+	}
+	kfree(pids);
+	return len;
 }
 
 static struct kobj_attribute holders_attr = __ATTR_RO(holders);
@@ -115,6 +139,25 @@ static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 static struct kobj_attribute mode_attr = __ATTR_RO(mode);
+
+/*
+ * "armed", "no-kvm", or "failed <symbol> <errno>": VMs created while the
+ * KVM probes are not armed bypass the knob, and status says so.
+ */
+static ssize_t kvm_hooks_show(struct kobject *kobj, struct kobj_attribute *attr,
+			      char *buf)
+{
+	struct mpmu_status st;
+
+	mpmu_get_status(&st);
+	if (st.kvm_hooks == MPMU_KVM_HOOKS_ARMED)
+		return sysfs_emit(buf, "armed\n");
+	if (st.kvm_hooks == MPMU_KVM_HOOKS_NO_KVM)
+		return sysfs_emit(buf, "no-kvm\n");
+	return sysfs_emit(buf, "failed %s %d\n", st.kvm_symbol ?: "?", st.kvm_error);
+}
+
+static struct kobj_attribute kvm_hooks_attr = __ATTR_RO(kvm_hooks);
 
 static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
@@ -135,6 +178,8 @@ static struct attribute *mpmu_attrs[] = {
 	&counter_attrs[4].attr.attr,	/* rejected_events */
 	&mode_attr.attr,
 	&version_attr.attr,
+	&kvm_hooks_attr.attr,
+	&counter_attrs[5].attr.attr,	/* settling */
 	NULL,
 };
 
