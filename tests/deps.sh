@@ -14,6 +14,7 @@ packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
 	debootstrap e2fsprogs
+	libxml2-utils
 	debhelper dh-dkms dkms openssl lintian rpm rpmlint bash-completion qemu-utils
 	clang libclang-rt-14-dev linux-perf
 	qemu-system-x86 busybox-static shunit2

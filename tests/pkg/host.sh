@@ -140,6 +140,14 @@ tally "mediated-pmu-dkms.rpm is noarch module source and provides mediated-pmu-m
 		rpm -qlp build/rpm/RPMS/noarch/mediated-pmu-dkms-$version-1.noarch.rpm |
 		grep -qx /usr/src/mediated-pmu-$version/dkms.conf"
 
+tools_require_xmllint() {	# the libvirt hook reads the domain XML with it
+	dpkg-deb -f "build/deb/mpmu-tools_${version}_amd64.deb" Depends | grep -qw 'libxml2-utils' &&
+	rpm -qp --requires "build/rpm/RPMS/x86_64/mpmu-tools-$version-1.x86_64.rpm" |
+		grep -qx '/usr/bin/xmllint'
+}
+
+tally "mpmu-tools (deb and rpm) depends on xmllint, which the libvirt hook needs" tools_require_xmllint
+
 # --- DKMS, against each installed kernel's headers, in a scratch tree ---
 dkms_builds() {	# kernel version
 	local tree=$out/dkms src=$out/dkms-src
@@ -161,7 +169,7 @@ for v in /boot/vmlinuz-*; do
 	tally "dkms builds and signs the module for $k" dkms_builds "$k"
 done
 
-# --- the libvirt hook, as libvirtd runs it, on this machine (no module) ---
+# --- the libvirt hook, as libvirtd runs it ---
 HOOK=packaging/libvirt/50-mediated-pmu
 domain_xml() {	# pmu state: on, off or none
 	echo "<domain type='kvm'><name>dom1</name><features><acpi/>"
@@ -169,11 +177,64 @@ domain_xml() {	# pmu state: on, off or none
 	echo "</features></domain>"
 }
 
-hook() {	# pmu, args...: runs the hook; stdout to $out/hook.out, stderr to $out/hook.err
+run_hook() {	# args...: the hook, the domain XML on stdin; stdout to $out/hook.out, stderr to $out/hook.err
+	PATH=${STUB_PATH:+$STUB_PATH:}$top/build/user:$PATH MPMU_HOOK_LOG_DIR=$out/logs \
+		"$HOOK" "$@" > "$out/hook.out" 2> "$out/hook.err"
+}
+
+hook() {	# pmu, args...: run_hook on domain_xml's domain
 	local pmu=$1
 	shift
-	domain_xml "$pmu" | PATH=$top/build/user:$PATH MPMU_HOOK_LOG_DIR=$out/logs \
-		"$HOOK" "$@" > "$out/hook.out" 2> "$out/hook.err"
+	domain_xml "$pmu" | run_hook "$@"
+}
+
+# Stand-ins for mpmuctl and mpmud, first on PATH: "mpmuctl check" says
+# $STUB_SAYS and exits $STUB_CHECK (0), "mpmuctl -j status" exits
+# $STUB_STATUS (0) in mode $STUB_MODE (arbitrate), "mpmud --check-config"
+# says drain = $STUB_DRAIN (report); each mpmuctl call goes to stub.log.
+stub=$out/stub
+mkdir -p "$stub"
+cat > "$stub/mpmuctl" <<'EOF'
+#!/bin/sh
+echo "mpmuctl $*" >> "$STUB_LOG"
+case "$*" in
+check)
+	printf '%s\n' "${STUB_SAYS:-mediated_pmu: Checking for include-guest perf events : PASS}"
+	exit "${STUB_CHECK:-0}" ;;
+"-j status")
+	[ "${STUB_STATUS:-0}" -eq 0 ] || exit "$STUB_STATUS"
+	echo "{\"enabled\":true,\"mode\":\"${STUB_MODE:-arbitrate}\",\"refcount\":0}" ;;
+esac
+EOF
+cat > "$stub/mpmud" <<'EOF'
+#!/bin/sh
+printf 'drain = %s\ndrain_timeout = 7s\n' "${STUB_DRAIN:-report}"
+EOF
+chmod +x "$stub/mpmuctl" "$stub/mpmud"
+
+stub_hook() {	# args...: run_hook with the stand-ins; returns the hook's exit
+	: > "$out/stub.log"
+	STUB_PATH=$stub STUB_LOG=$out/stub.log run_hook "$@"
+}
+
+not_ready() {	# command...: with "mpmuctl check" saying not ready (exit 1)
+	STUB_CHECK=1 STUB_SAYS="mediated_pmu: Checking for include-guest perf events : FAIL (2 include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain)" \
+		"$@"
+}
+
+blocked() {	# exit: the hook blocked dom1's start and said why on stderr, nothing on stdout
+	[ "$1" -ne 0 ] && [ ! -s "$out/hook.out" ] &&
+		grep -q "^mediated-pmu: not starting dom1" "$out/hook.err" && return 0
+	echo "exit $1, expected a blocked start with the reason; stdout and stderr:"
+	cat "$out/hook.out" "$out/hook.err"
+	return 1
+}
+
+started() {	# exit: the hook let dom1 start, nothing on stdout
+	[ "$1" -eq 0 ] && [ ! -s "$out/hook.out" ] && return 0
+	echo "exit $1, expected the start to go on; stdout and stderr:"
+	cat "$out/hook.out" "$out/hook.err"
+	return 1
 }
 
 hook_silent_on_other_operations() {
@@ -189,18 +250,133 @@ hook_silent_on_other_operations() {
 
 hook_blocks_a_pmu_guest_when_not_ready() {
 	mkdir -p "$out/logs" && : > "$out/logs/dom1.log"
-	! hook on dom1 prepare begin - && [ ! -s "$out/hook.out" ] &&
+	domain_xml on | not_ready stub_hook dom1 prepare begin -
+	blocked $? &&
 	grep -q "mediated-pmu: not starting dom1: the host is not ready" "$out/hook.err" &&
-	grep -q "module is not loaded" "$out/hook.err" &&
+	grep -q "2 include-guest perf events block VM creation" "$out/hook.err" &&
 	grep -q "mediated-pmu hook: not starting dom1" "$out/logs/dom1.log" &&
-	! hook none dom1 prepare begin -	# no <pmu>: QEMU's default is on
+	grep -q "mediated-pmu hook:   mediated_pmu: Checking for include-guest" "$out/logs/dom1.log" ||
+		return 1
+	domain_xml none | not_ready stub_hook dom1 prepare begin -	# no <pmu>: libvirt's default is on
+	blocked $?
+}
+
+hook_drains_per_mpmud_policy_before_check() {
+	domain_xml on | STUB_DRAIN=watchdog stub_hook dom1 prepare begin -
+	started $? &&
+	diff -u - "$out/stub.log" <<-EOF || return 1
+	mpmuctl -q drain --signal=none --timeout=7
+	mpmuctl check
+	EOF
+	domain_xml on | STUB_DRAIN=report stub_hook dom1 prepare begin -
+	started $? && diff -u - "$out/stub.log" <<< "mpmuctl check"
+}
+
+hook_reads_pmu_off_only_from_the_domain_features() {
+	# libvirt keeps other tools' XML in <metadata>, and comments are no XML.
+	not_ready stub_hook dom1 prepare begin - <<-EOF
+	<domain type='kvm'>
+	  <name>dom1</name>
+	  <metadata>
+	    <app:vm xmlns:app="https://app.example/"><pmu state='off'/></app:vm>
+	  </metadata>
+	  <!-- <features><pmu state='off'/></features> -->
+	  <features><acpi/></features>
+	</domain>
+	EOF
+	blocked $? && grep -qx "mpmuctl check" "$out/stub.log"
+}
+
+hook_skips_a_guest_whose_features_say_pmu_off() {
+	local xml
+	# as libvirt writes it, and the same element spelt another well-formed way
+	for xml in "<domain type='kvm'><name>dom1</name><features><acpi/><pmu state='off'/></features></domain>" \
+		"<domain type='kvm'><name>dom1</name><features><pmu state = \"off\" /></features></domain>"; do
+		printf '%s\n' "$xml" | not_ready stub_hook dom1 prepare begin -
+		started $? || { echo "on: $xml"; return 1; }
+		if [ -s "$out/stub.log" ] || [ -s "$out/hook.err" ]; then
+			echo "checked or said something on: $xml"
+			cat "$out/stub.log" "$out/hook.err"
+			return 1
+		fi
+	done
+}
+
+hook_blocks_on_unparseable_domain_xml() {
+	echo "<domain type='kvm'><name>dom1</name><features><pmu state='off'></features>" |
+		stub_hook dom1 prepare begin -
+	blocked $? && grep -q "xmllint cannot parse the domain XML" "$out/hook.err" &&
+	grep -q "parser error" "$out/hook.err"
+}
+
+hook_without_xmllint_checks_as_if_the_pmu_were_on() {
+	local nox=$out/no-xmllint
+	mkdir -p "$nox" && printf '#!/bin/sh\nexit 127\n' > "$nox/xmllint" && chmod +x "$nox/xmllint" || return 1
+	domain_xml off | STUB_PATH=$nox:$stub STUB_LOG=$out/stub.log not_ready run_hook dom1 prepare begin -
+	blocked $? && grep -q "xmllint not found (install libxml2-utils)" "$out/hook.err"
+}
+
+hook_starts_a_guest_with_a_warning_when_the_module_is_missing() {
+	# mpmuctl check exits 69 ...
+	domain_xml on | STUB_CHECK=69 STUB_STATUS=69 STUB_SAYS="mpmuctl: Failed to connect to mediated_pmu" \
+		stub_hook dom1 prepare begin -
+	started $? &&
+	grep -q "^mediated_pmu: module not loaded; not checking dom1's PMU.*(modprobe mediated_pmu)" \
+		"$out/hook.err" || return 1
+	# ... or reports it as "not ready" while status exits 69
+	domain_xml on | STUB_CHECK=1 STUB_STATUS=69 stub_hook dom1 prepare begin -
+	started $? && grep -q "^mediated_pmu: module not loaded" "$out/hook.err"
+}
+
+hook_starts_a_guest_with_a_warning_on_this_machine_with_no_module() {	# the real mpmuctl
+	[ -x build/user/mpmuctl ] || { echo "build/user/mpmuctl is missing: make user"; return 1; }
+	[ ! -d /sys/module/mediated_pmu ] || { echo "the module is loaded here"; return 1; }
+	hook on dom1 prepare begin -
+	started $? && grep -q "^mediated_pmu: module not loaded" "$out/hook.err"
+}
+
+hook_in_observe_mode_blocks_only_a_guest_the_kernel_would_refuse() {
+	local rc
+	domain_xml on | STUB_MODE=observe stub_hook dom1 prepare begin -
+	started $? || return 1
+	domain_xml on | STUB_MODE=observe not_ready stub_hook dom1 prepare begin -
+	blocked $? || return 1
+	for rc in 77 64 2; do
+		domain_xml on | STUB_MODE=observe STUB_CHECK=$rc \
+			STUB_SAYS="mpmuctl: Failed to get the status: Permission denied" stub_hook dom1 prepare begin -
+		started $? && grep -q "'mpmuctl check' failed (exit $rc); starting dom1 unchecked" "$out/hook.err" &&
+			grep -q "Permission denied" "$out/hook.err" || return 1
+	done
+}
+
+hook_in_arbitrate_mode_blocks_when_mpmuctl_check_fails() {
+	domain_xml on | STUB_CHECK=77 STUB_SAYS="mpmuctl: Failed to get the status: Permission denied" \
+		stub_hook dom1 prepare begin -
+	blocked $? && grep -q "'mpmuctl check' failed (exit 77)" "$out/hook.err" &&
+		grep -q "Permission denied" "$out/hook.err"
 }
 
 tally "libvirt hook: silent, exit 0 on reconnect, migrate, restore and the rest" \
 	hook_silent_on_other_operations
 tally "libvirt hook: blocks a PMU guest's start, says why on stderr and in the domain log" \
 	hook_blocks_a_pmu_guest_when_not_ready
+tally "libvirt hook: drains per mpmud's policy, then checks" hook_drains_per_mpmud_policy_before_check
 tally "libvirt hook: lets a guest with <pmu state='off'/> start" hook off dom1 prepare begin -
+tally "libvirt hook: a <pmu state='off'/> in <metadata> or a comment does not skip the check" \
+	hook_reads_pmu_off_only_from_the_domain_features
+tally "libvirt hook: <features><pmu state='off'/> skips the check, however it is spelt" \
+	hook_skips_a_guest_whose_features_say_pmu_off
+tally "libvirt hook: blocks a start whose domain XML does not parse" hook_blocks_on_unparseable_domain_xml
+tally "libvirt hook: without xmllint, checks as if the PMU were on" \
+	hook_without_xmllint_checks_as_if_the_pmu_were_on
+tally "libvirt hook: module not loaded: the guest starts, with a warning" \
+	hook_starts_a_guest_with_a_warning_when_the_module_is_missing
+tally "libvirt hook: module not loaded (the real mpmuctl): the guest starts, with a warning" \
+	hook_starts_a_guest_with_a_warning_on_this_machine_with_no_module
+tally "libvirt hook: observe mode: blocks only when check says not ready" \
+	hook_in_observe_mode_blocks_only_a_guest_the_kernel_would_refuse
+tally "libvirt hook: arbitrate mode: blocks when mpmuctl check fails" \
+	hook_in_arbitrate_mode_blocks_when_mpmuctl_check_fails
 
 echo "pkg: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
