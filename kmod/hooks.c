@@ -27,6 +27,7 @@
  * notifier, MODULE_STATE_COMING, where its symbols resolve) and disarmed
  * when it goes.  Handlers only call into core.c, which never sleeps.
  */
+#include <linux/delay.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -44,8 +45,22 @@
 #define PERF_MAXACTIVE_MIN	256
 #define PERF_MAXACTIVE_PER_CPU	16
 
+#ifdef MPMU_FAULT_INJECT
+/*
+ * Debug builds only: stay this long in the refusal stub, preemptible, so
+ * that the tests can unload the module while a task runs there.
+ */
+static unsigned int refuse_delay_ms;
+module_param(refuse_delay_ms, uint, 0600);
+MODULE_PARM_DESC(refuse_delay_ms, "debug: busy-wait in the VM refusal stub (ms)");
+#define refuse_delay()	mdelay(READ_ONCE(refuse_delay_ms))
+#else
+#define refuse_delay()	do { } while (0)
+#endif
+
 static noinline int mpmu_refuse_ebusy(void)
 {
+	refuse_delay();
 	return -EBUSY;
 }
 

@@ -105,6 +105,7 @@ build_initramfs() {
 	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
 	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
 	copy_dynamic "$build/nl-fuzz" "$root" /usr/bin/nl-fuzz
+	copy_dynamic "$build/mpmu-race" "$root" /usr/bin/mpmu-race
 	# make bench's outside benchmark; 24 MB of libraries, so only there.
 	if [ "$suites" = bench ]; then
 		copy_dynamic "$(command -v perf)" "$root" /usr/bin/perf
@@ -161,6 +162,8 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/nl-bad" "$top/tests/vm/nl-bad.c" $(pkg-config --libs libnl-genl-3.0)
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/nl-fuzz" "$top/tests/vm/nl-fuzz.c" $(pkg-config --libs libnl-genl-3.0)
+cc -std=gnu11 -Wall -Wextra -Werror -O2 -pthread $(pkg-config --cflags libnl-genl-3.0) \
+	-o "$build/mpmu-race" "$top/tests/vm/mpmu-race.c" $(pkg-config --libs libnl-genl-3.0)
 # The CLI runs under ASan/UBSan in the guest: a leak or UB fails its test.
 make -s -C "$top" user SANITIZE=1 O=build/asan
 make -s -C "$top" user
