@@ -257,7 +257,7 @@ static int orphan_copies(const char *ready, const char *fork_now, const char *ex
 		for (;;)
 			pause();
 	}
-	printf("C %d\n", (int)c);
+	printf("C %d\nB %d\n", (int)c, (int)getpid());
 	fflush(stdout);
 	wait_for(exit_now);
 	return 0;

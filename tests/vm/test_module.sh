@@ -32,7 +32,7 @@ test_the_guest_cpu_has_no_cmpxchg16b() {
 
 test_sysfs_files_have_the_spec_modes() {
 	for f in refcount holders include_guest_events rejected_vms \
-		 rejected_events unmanaged_vms mode version; do
+		 rejected_events unmanaged_vms mode version kvm_hooks settling; do
 		assertEquals "$f mode" 444 "$(stat -c %a "$SYS/$f")"
 	done
 	assertEquals "enabled mode" 644 "$(stat -c %a "$SYS/enabled")"
@@ -47,6 +47,8 @@ test_fresh_load_is_armed_and_empty() {
 	assertEquals 0 "$(sysval unmanaged_vms)"
 	assertEquals arbitrate "$(sysval mode)"
 	assertEquals software "$(sysval guarded_pmus)"
+	assertEquals armed "$(sysval kvm_hooks)"
+	assertEquals 0 "$(sysval settling)"
 	assertNotNull "version" "$(sysval version)"
 	assertEquals "param enable" Y "$(cat /sys/module/mediated_pmu/parameters/enable)"
 	assertEquals "param guarded_pmus" software \
