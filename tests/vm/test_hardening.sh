@@ -165,13 +165,18 @@ test_an_exited_original_is_counted_through_its_copies() {
 	echo 0 > /sys/module/mediated_pmu/parameters/fail_alloc_every
 	c=$(sed -n 's/^C //p' "$W/out")
 	assertNotNull "C was forked (its copy without a record)" "$c"
+	assertEquals "C's copy has no record" 2 "$(sysval include_guest_events)"
 	echo "$c" >> "$HOLD_DIR/pids"
 	b=$(sed -n 's/^B //p' "$W/out")
 	touch "$W/exit"
 	i=0
 	while ! gone "$b" && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
 	assertTrue "B has exited" "gone $b"
-	assertEquals "the original still counts" 1 "$(sysval include_guest_events)"
+	# perf may have swapped B's and C's contexts (clones of one another) at
+	# a context switch: then B took C's unrecorded copy with it, and C
+	# holds the recorded one.  Either way the original still counts.
+	n=$(sysval include_guest_events)
+	assertTrue "the original still counts ($n)" "[ $n -eq 1 ] || [ $n -eq 2 ]"
 	assertEquals "VMs refused while C's copy lives" EBUSY "$(mpmu-probe vm)"
 	release "$c"
 	assertEquals 0 "$(sysval include_guest_events)"
