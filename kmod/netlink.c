@@ -144,9 +144,10 @@ static int dump_start(struct netlink_callback *cb)
 }
 
 /*
- * cb->seq is the table generation as this call found it, set before the
- * first message of every call: genl_dump_check_consistent() flags the
- * message NLM_F_DUMP_INTR when it differs from the previous call's, and
+ * cb->seq is the table generation: set at the start of every call (also
+ * the last one, which only adds NLMSG_DONE) and again by the walk for
+ * each bucket, it flags with NLM_F_DUMP_INTR (genl_dump_check_consistent(),
+ * and netlink_dump() for NLMSG_DONE) any message after a change, and
  * userspace asks again.
  */
 static void *dump_start_msg(struct dump_ctx *dc)
@@ -250,7 +251,9 @@ static int dump_rejection(const struct mpmu_note *n, void *data)
 /* cb->args[0..1] hold the walk position between calls. */
 static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, 0 };
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, mpmu_tables_gen() };
+
+	cb->seq = dc.gen;
 
 	mpmu_walk_holders(cb->args, &dc.gen, dump_holder, &dc);
 	return skb->len;
@@ -258,7 +261,9 @@ static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 
 static int nl_dump_events(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, 0 };
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, mpmu_tables_gen() };
+
+	cb->seq = dc.gen;
 
 	mpmu_walk_events(cb->args, &dc.gen, dump_event, &dc);
 	return skb->len;
