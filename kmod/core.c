@@ -40,6 +40,7 @@ static refcount_t mpmu_holders = REFCOUNT_INIT(0);
 static bool mpmu_enabled;
 static bool mpmu_scanning;	/* refuse VMs until what exists is counted */
 static unsigned int mpmu_settling;	/* calls begun before arming, running */
+static bool mpmu_rescan_pending;	/* a hook found an original uncounted */
 static enum mpmu_mode mpmu_mode;
 static unsigned int mpmu_nr_events;
 static unsigned int mpmu_nr_unmanaged;
@@ -455,8 +456,10 @@ int mpmu_event_create(struct perf_event *event)
 		 * is not (it had escaped a scan), keep VMs out and count again.
 		 */
 		rescan = !event_find(event->parent);
-		if (rescan)
+		if (rescan) {
 			mpmu_scanning = true;
+			mpmu_rescan_pending = true;
+		}
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 		if (rescan)
 			mpmu_rescan_request();
@@ -616,8 +619,19 @@ void mpmu_scan_end(void)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	mpmu_scanning = false;
+	/* A rescan asked for since the last one began keeps VMs out. */
+	mpmu_scanning = mpmu_rescan_pending;
 	mpmu_settling = 0;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+}
+
+/* The rescan about to run answers every request made so far. */
+void mpmu_rescan_claim(void)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_rescan_pending = false;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 }
 

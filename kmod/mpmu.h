@@ -127,7 +127,7 @@ void mpmu_kernel_counter_begin(void);
 void mpmu_kernel_counter_end(void);
 void mpmu_scan_begin(void);
 void mpmu_scan_end(void);
-void mpmu_scan_abort(void);
+void mpmu_rescan_claim(void);
 void mpmu_set_settling(unsigned int nr);
 int mpmu_set_enabled(bool enable);
 int mpmu_set_guarded(const char *names);

@@ -395,6 +395,7 @@ static void settle_fn(struct work_struct *work)
 		return;
 	}
 	mpmu_settle_drop();
+	mpmu_rescan_claim();
 	if (mpmu_scan(false)) {
 		pr_warn_ratelimited("cannot count include-guest events (no memory): VM creation stays refused, retrying\n");
 		schedule_delayed_work(&settle_work, RESCAN_RETRY);
