@@ -71,6 +71,41 @@ release() {
 	wait_for 30 gone "$1"
 }
 
+# hold_unit UNIT ARGS...: a holder like hold's, run as the transient service
+# UNIT so that systemd records how it ended; prints its pid once it holds
+# the resource (nothing if it failed).  end_unit UNIT stops (SIGTERM) and
+# forgets it.
+hold_unit() {
+	_unit=$1
+	shift
+	rm -f "$HOLD_DIR/$_unit.ready"
+	systemd-run -q --unit="$_unit" --service-type=exec --remain-after-exit \
+		/usr/local/bin/mpmu-probe "$@" --hold "$HOLD_DIR/$_unit.ready" || return
+	if wait_for 30 test -e "$HOLD_DIR/$_unit.ready"; then
+		systemctl show -p ExecMainPID --value "$_unit"
+	else
+		journalctl -q -u "$_unit" -o cat >&2
+	fi
+}
+
+end_unit() {
+	systemctl stop "$1" 2>/dev/null
+	systemctl reset-failed "$1" 2>/dev/null
+	true
+}
+
+# How UNIT's main process ended: "Result ExecMainCode ExecMainStatus", e.g.
+# "success 1 0" (exited with 0), "signal 2 9" (CLD_KILLED by SIGKILL).
+unit_end() {
+	echo "$(systemctl show -p Result --value "$1")" \
+		"$(systemctl show -p ExecMainCode --value "$1")" \
+		"$(systemctl show -p ExecMainStatus --value "$1")"
+}
+
+unit_state_is() {	# UNIT STATE
+	[ "$(systemctl show -p ActiveState --value "$1")" = "$2" ]
+}
+
 metric() {	# NAME [FILE]: its value in the textfile
 	sed -n "s/^$1 //p" "${2:-$TEXTFILE}"
 }
@@ -108,6 +143,12 @@ test_boot_drain_ended_the_blocker() {
 		"$(systemctl show -p ActiveState --value mpmu-blocker.service)"
 	assertEquals "drain_action names the owner" "$blocker" \
 		"$(field drain_action MPMU_PID MPMU_COMM=mpmu-probe)"
+	# mpmu-probe --hold exits 0 only from its SIGTERM handler: exited 0
+	# is SIGTERM received (drain = kill leaves "signal 2 9", see below).
+	assertEquals "drain = term sent SIGTERM, the blocker exited 0" "success 1 0" \
+		"$(unit_end mpmu-blocker.service)"
+	assertEquals "the action is term" "drain: term pid $blocker (mpmu-probe): sent" \
+		"$(field drain_action MESSAGE MPMU_PID="$blocker")"
 	assertEquals "with the counts after it" 0 \
 		"$(field drain_action MPMU_REFCOUNT MPMU_COMM=mpmu-probe)"
 	assertEquals "the outcome, from mpmud" 0 \
@@ -374,6 +415,130 @@ test_stop_keeps_the_watchdog_off_while_vms_hold_the_pmu() {
 	assertTrue "active" is_active
 }
 
+# The drain policies and arm = no, each with a restart of mpmud on a drop-in
+# (tearDown removes 90-*.conf too).  Each leaves what it found: mpmud
+# running on the tests' config, armed, no holder, the stand-in watchdog 1
+# and no saved value.
+
+# drain = kill: the watchdog off, SIGKILL to the owners, before READY=1.
+test_drain_kill_sigkills_the_owners() {
+	h=$(hold_unit mpmu-hold-kill event)
+	assertNotNull "an include-guest event" "$h"
+	assertEquals "it blocks" 1 "$(cat $SYS/include_guest_events)"
+	printf 'drain = kill\n' > /etc/mpmud.conf.d/90-kill.conf
+	assertTrue "restart" "systemctl restart mpmud.service"
+	assertTrue "ready" is_active
+	assertTrue "ready with drain = kill" \
+		"message_logged '^ready: arbitration armed, drain policy kill$'"
+	assertTrue "the holder died (its unit failed)" \
+		"wait_for 10 unit_state_is mpmu-hold-kill failed"
+	assertEquals "killed by signal 9 (CLD_KILLED, SIGKILL)" "signal 2 9" \
+		"$(unit_end mpmu-hold-kill)"
+	assertEquals "include_guest_events reached 0" 0 "$(cat $SYS/include_guest_events)"
+	assertEquals "the action is kill" "drain: kill pid $h (mpmu-probe): sent" \
+		"$(field drain_action MESSAGE MPMU_PID="$h")"
+	assertEquals "the outcome: none left" 0 \
+		"$(field drain_action MPMU_INCLUDE_GUEST_EVENTS MPMU_COMM=mpmud)"
+	assertEquals "and the watchdog off" 0 "$(cat $FAKE_WATCHDOG)"
+	end_unit mpmu-hold-kill
+	rm -f /etc/mpmud.conf.d/90-kill.conf
+	systemctl restart mpmud.service
+	assertEquals "the restart set the watchdog back" 1 "$(cat $FAKE_WATCHDOG)"
+}
+
+# drain = never: the owner left alone, the watchdog too, READY=1 all the same.
+test_drain_never_leaves_the_owners_alone() {
+	h=$(hold_unit mpmu-hold-never event)
+	assertNotNull "an include-guest event" "$h"
+	printf 'drain = never\n' > /etc/mpmud.conf.d/90-never.conf
+	assertTrue "restart: READY=1" "systemctl restart mpmud.service"
+	assertTrue "active" is_active
+	assertTrue "ready with drain = never" \
+		"message_logged '^ready: arbitration armed, drain policy never$'"
+	sleep 1
+	assertTrue "the holder still runs" "unit_state_is mpmu-hold-never active"
+	assertEquals "same process" "$h" "$(systemctl show -p MainPID --value mpmu-hold-never)"
+	assertEquals "its event still blocks" 1 "$(cat $SYS/include_guest_events)"
+	assertTrue "STATUS= says so: $(prop StatusText)" \
+		"wait_for 10 status_is '0 VMs hold the mediated PMU; 1 blocking event'"
+	assertFalse "no drain action, not even a report" "logged drain_action"
+	assertEquals "the watchdog untouched" 1 "$(cat $FAKE_WATCHDOG)"
+	assertFalse "nothing saved" "[ -e $SAVED_WATCHDOG ]"
+	end_unit mpmu-hold-never
+	rm -f /etc/mpmud.conf.d/90-never.conf
+	systemctl restart mpmud.service
+}
+
+# drain = watchdog: the NMI watchdog off (and saved), the owners not
+# signalled.  Under TCG the watchdog has no counters: a held event is what
+# there is to drain.
+test_drain_watchdog_turns_it_off_and_stop_restores_it() {
+	h=$(hold_unit mpmu-hold-wd event)
+	assertNotNull "an include-guest event" "$h"
+	printf 'drain = watchdog\ndrain_timeout = 1s\n' > /etc/mpmud.conf.d/90-watchdog.conf
+	assertTrue "restart" "systemctl restart mpmud.service"
+	assertTrue "ready with drain = watchdog" \
+		"message_logged '^ready: arbitration armed, drain policy watchdog$'"
+	assertEquals "turned off" 0 "$(cat $FAKE_WATCHDOG)"
+	assertEquals "the old value saved" 1 "$(cat $SAVED_WATCHDOG)"
+	assertEquals "the action" "drain: nmi_watchdog /proc/sys/kernel/nmi_watchdog: off" \
+		"$(field drain_action MESSAGE MPMU_PID=0)"
+	assertTrue "the owner is not signalled" "unit_state_is mpmu-hold-wd active"
+	assertNull "nor named in an action" "$(field drain_action MESSAGE MPMU_PID="$h")"
+	assertEquals "the outcome: its event remains" 1 \
+		"$(field drain_action MPMU_INCLUDE_GUEST_EVENTS MPMU_COMM=mpmud)"
+	systemctl stop mpmud.service
+	assertEquals "restore_on_stop = yes (default): set back" 1 "$(cat $FAKE_WATCHDOG)"
+	assertFalse "saved value consumed" "[ -e $SAVED_WATCHDOG ]"
+	assertTrue "logged" "message_logged 'restore: NMI watchdog set back to 1'"
+	end_unit mpmu-hold-wd
+	rm -f /etc/mpmud.conf.d/90-watchdog.conf
+	systemctl start mpmud.service
+	assertTrue "active" is_active
+}
+
+test_restore_on_stop_no_keeps_the_watchdog_off() {
+	h=$(hold_unit mpmu-hold-nr event)
+	assertNotNull "an include-guest event" "$h"
+	printf 'drain = watchdog\ndrain_timeout = 1s\nrestore_on_stop = no\n' \
+		> /etc/mpmud.conf.d/90-norestore.conf
+	assertTrue "restart" "systemctl restart mpmud.service"
+	assertEquals "turned off" 0 "$(cat $FAKE_WATCHDOG)"
+	assertEquals "the old value saved" 1 "$(cat $SAVED_WATCHDOG)"
+	systemctl stop mpmud.service
+	assertEquals "inactive" inactive "$(prop ActiveState)"
+	assertEquals "restore_on_stop = no: still off" 0 "$(cat $FAKE_WATCHDOG)"
+	assertEquals "the saved value kept for mpmuctl restore" 1 "$(cat $SAVED_WATCHDOG)"
+	assertFalse "no restore logged" "message_logged '^restore:'"
+	end_unit mpmu-hold-nr
+	rm -f /etc/mpmud.conf.d/90-norestore.conf
+	assertTrue "mpmuctl restore sets it back" "MPMU_ROOT=/srv/mpmu-root mpmuctl restore"
+	assertEquals "restored" 1 "$(cat $FAKE_WATCHDOG)"
+	systemctl start mpmud.service
+	assertTrue "active" is_active
+}
+
+# arm = no leaves enabled as it was; arm = yes (the default) sets it.
+test_arm_no_leaves_enabled_alone() {
+	printf 'arm = no\n' > /etc/mpmud.conf.d/90-noarm.conf
+	systemctl stop mpmud.service
+	echo 0 > $SYS/enabled
+	assertEquals "disarmed before the start" 0 "$(cat $SYS/enabled)"
+	assertTrue "start" "systemctl start mpmud.service"
+	assertTrue "active" is_active
+	assertTrue "ready, not armed" "message_logged '^ready: arbitration not armed, '"
+	assertEquals "arm = no: still 0" 0 "$(cat $SYS/enabled)"
+	assertTrue "STATUS= says so: $(prop StatusText)" \
+		"wait_for 10 status_is 'arbitration disabled; 0 include-guest events'"
+	systemctl stop mpmud.service
+	rm -f /etc/mpmud.conf.d/90-noarm.conf
+	echo 0 > $SYS/enabled
+	assertEquals "disarmed before the start" 0 "$(cat $SYS/enabled)"
+	assertTrue "start" "systemctl start mpmud.service"
+	assertEquals "arm = yes: 1" 1 "$(cat $SYS/enabled)"
+	assertTrue "ready, armed" "message_logged '^ready: arbitration armed, '"
+}
+
 test_no_sanitizer_report_from_mpmud() {
 	T0=0
 	assertFalse "$(journalctl -q -b -u mpmud.service -o cat | grep -E -m3 'Sanitizer|runtime error')" \
@@ -385,6 +550,9 @@ ALL_TESTS="test_boot_order_mpmud_ready_before_libvirtd test_boot_drain_ended_the
 	test_status_text_follows_the_module test_vm_refusal_is_logged_with_fields
 	test_event_refusal_is_logged_with_fields test_textfile_metrics
 	test_stop_restores_the_nmi_watchdog test_stop_keeps_the_watchdog_off_while_vms_hold_the_pmu
+	test_drain_kill_sigkills_the_owners test_drain_never_leaves_the_owners_alone
+	test_drain_watchdog_turns_it_off_and_stop_restores_it
+	test_restore_on_stop_no_keeps_the_watchdog_off test_arm_no_leaves_enabled_alone
 	test_config_error_fails_the_unit_with_the_line
 	test_reload_with_a_bad_config_keeps_the_old_one test_log_level_filters_the_journal
 	test_kill_9_restart_reports_the_truth
