@@ -18,6 +18,7 @@
 struct mpmu_client {
 	struct nl_sock *sock;
 	int family;
+	const char *root;	/* prefix for /proc (tests) */
 	int error;		/* errno of the last NLMSG_ERROR, negative */
 	bool acked;		/* the ACK of the last doit arrived */
 };
@@ -31,14 +32,19 @@ static struct nla_policy policy[MPMU_A_MAX + 1] = {
 	[MPMU_A_STATUS_REJECTED_VMS] = { .type = NLA_U64 },
 	[MPMU_A_STATUS_REJECTED_EVENTS] = { .type = NLA_U64 },
 	[MPMU_A_STATUS_GUARDED_PMUS] = { .type = NLA_NESTED },
-	[MPMU_A_STATUS_NMI_WATCHDOG] = { .type = NLA_U8 },
 	[MPMU_A_STATUS_VERSION] = { .type = NLA_STRING },
+	[MPMU_A_STATUS_KVM_HOOKS] = { .type = NLA_U8 },
+	[MPMU_A_STATUS_KVM_ERROR] = { .type = NLA_U32 },	/* s32 */
+	[MPMU_A_STATUS_KVM_SYMBOL] = { .type = NLA_STRING },
+	[MPMU_A_STATUS_SETTLING] = { .type = NLA_U32 },
 	[MPMU_A_HOLDER_PID] = { .type = NLA_U32 },
 	[MPMU_A_HOLDER_COMM] = { .type = NLA_STRING },
 	[MPMU_A_HOLDER_VM_ID] = { .type = NLA_U64 },
 	[MPMU_A_HOLDER_CREATED] = { .type = NLA_U64 },
 	[MPMU_A_EVENT_OWNER_PID] = { .type = NLA_U32 },
 	[MPMU_A_EVENT_OWNER_COMM] = { .type = NLA_STRING },
+	[MPMU_A_EVENT_OWNER_START] = { .type = NLA_U64 },
+	[MPMU_A_EVENT_OWNER_GONE] = { .type = NLA_FLAG },
 	[MPMU_A_EVENT_KERNEL] = { .type = NLA_FLAG },
 	[MPMU_A_EVENT_CPU] = { .type = NLA_U32 },
 	[MPMU_A_EVENT_TARGET_PID] = { .type = NLA_U32 },
@@ -112,6 +118,7 @@ static int client_new(struct mpmu_client **out)
 	client = calloc(1, sizeof(*client));
 	if (!client)
 		return -ENOMEM;
+	client->root = "";
 	client->sock = nl_socket_alloc();
 	if (!client->sock) {
 		free(client);
@@ -144,6 +151,11 @@ int mpmu_open(struct mpmu_client **out)
 	nl_socket_modify_cb(client->sock, NL_CB_ACK, NL_CB_CUSTOM, on_ack, client);
 	*out = client;
 	return 0;
+}
+
+void mpmu_set_root(struct mpmu_client *client, const char *root)
+{
+	client->root = root ? root : "";
 }
 
 void mpmu_close(struct mpmu_client *client)
@@ -226,9 +238,16 @@ static int on_status(struct nl_msg *msg, void *data)
 		st->rejected_vms = nla_get_u64(tb[MPMU_A_STATUS_REJECTED_VMS]);
 	if (tb[MPMU_A_STATUS_REJECTED_EVENTS])
 		st->rejected_events = nla_get_u64(tb[MPMU_A_STATUS_REJECTED_EVENTS]);
-	st->nmi_watchdog = tb[MPMU_A_STATUS_NMI_WATCHDOG] &&
-			   nla_get_u8(tb[MPMU_A_STATUS_NMI_WATCHDOG]);
 	copy_str(st->version, sizeof(st->version), tb[MPMU_A_STATUS_VERSION]);
+	if (tb[MPMU_A_STATUS_KVM_HOOKS]) {
+		st->kvm_hooks_known = true;
+		st->kvm_hooks = nla_get_u8(tb[MPMU_A_STATUS_KVM_HOOKS]);
+	}
+	if (tb[MPMU_A_STATUS_KVM_ERROR])
+		st->kvm_error = (int32_t)nla_get_u32(tb[MPMU_A_STATUS_KVM_ERROR]);
+	copy_str(st->kvm_symbol, sizeof(st->kvm_symbol), tb[MPMU_A_STATUS_KVM_SYMBOL]);
+	if (tb[MPMU_A_STATUS_SETTLING])
+		st->settling = nla_get_u32(tb[MPMU_A_STATUS_SETTLING]);
 	if (tb[MPMU_A_STATUS_GUARDED_PMUS]) {
 		nla_for_each_nested(pos, tb[MPMU_A_STATUS_GUARDED_PMUS], rem) {
 			if (nla_type(pos) != MPMU_A_PMU_NAME || st->nr_guarded == MPMU_MAX_GUARDED)
@@ -239,13 +258,23 @@ static int on_status(struct nl_msg *msg, void *data)
 	return NL_OK;
 }
 
+/*
+ * The NMI watchdog is read here, not by the module: the sysctl is
+ * userspace's to read (a request handler must not open files).  No such
+ * file (no hard lockup detector built in) means off.
+ */
 int mpmu_get_status(struct mpmu_client *client, struct mpmu_status *st)
 {
-	int ret;
+	int ret, nmi;
 
 	memset(st, 0, sizeof(*st));
 	ret = request(client, MPMU_CMD_GET_STATUS, 0, NULL, NULL, on_status, st);
-	return ret ?: st->valid ? 0 : -EPROTO;
+	if (ret)
+		return ret;
+	if (!st->valid)
+		return -EPROTO;
+	st->nmi_watchdog = !mpmu_nmi_watchdog_get(client->root, &nmi) && nmi;
+	return 0;
 }
 
 /* --- dumps --- */
@@ -304,6 +333,11 @@ static int on_event(struct nl_msg *msg, void *data)
 	if (tb[MPMU_A_EVENT_OWNER_PID])
 		e->owner_pid = nla_get_u32(tb[MPMU_A_EVENT_OWNER_PID]);
 	copy_str(e->owner_comm, sizeof(e->owner_comm), tb[MPMU_A_EVENT_OWNER_COMM]);
+	if (tb[MPMU_A_EVENT_OWNER_START]) {
+		e->owner_start_known = true;
+		e->owner_start = nla_get_u64(tb[MPMU_A_EVENT_OWNER_START]);
+	}
+	e->owner_gone = tb[MPMU_A_EVENT_OWNER_GONE];
 	e->kernel = tb[MPMU_A_EVENT_KERNEL];
 	e->pinned = tb[MPMU_A_EVENT_PINNED];
 	e->cpu = tb[MPMU_A_EVENT_CPU] ? (int32_t)nla_get_u32(tb[MPMU_A_EVENT_CPU]) : -1;

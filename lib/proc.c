@@ -217,3 +217,96 @@ int mpmu_saved_watchdog_clear(const char *root)
 	join(path, sizeof(path), root, SAVED_WATCHDOG);
 	return unlink(path) ? -errno : 0;
 }
+
+/*
+ * "pid (comm) state ppid pgrp session tty_nr tpgid flags ... starttime ..."
+ * comm is whatever the process named itself (prctl(PR_SET_NAME) takes any
+ * byte but NUL): it may hold spaces, '(' , ')' and newlines, so it ends at
+ * the last ')' of the line (every later field is a number).
+ */
+#define STAT_FLAGS	9
+#define STAT_STARTTIME	22
+
+/* The next space-separated decimal field; negative only if @is_signed. */
+static bool next_number(const char **pos, const char *end, bool is_signed,
+			unsigned long long *value)
+{
+	const char *p = *pos;
+	char num[32];
+	size_t n = 0;
+	char *stop;
+
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == '-' && is_signed)
+		num[n++] = *p++;
+	while (p < end && *p >= '0' && *p <= '9' && n + 1 < sizeof(num))
+		num[n++] = *p++;
+	if (!n || num[n - 1] == '-' || (p < end && *p != ' ' && *p != '\n'))
+		return false;
+	num[n] = '\0';
+	errno = 0;
+	*value = num[0] == '-' ? (unsigned long long)strtoll(num, &stop, 10) :
+				 strtoull(num, &stop, 10);
+	if (errno || *stop)
+		return false;
+	*pos = p;
+	return true;
+}
+
+int mpmu_parse_proc_stat(const char *buf, size_t len, struct mpmu_proc_stat *ps)
+{
+	const char *end = buf + len, *lparen, *rparen, *p;
+	unsigned long long v;
+	size_t n;
+	int field;
+
+	memset(ps, 0, sizeof(*ps));
+	p = buf;
+	if (!next_number(&p, end, false, &v) || !v || v > INT_MAX)
+		return -EINVAL;
+	ps->pid = (pid_t)v;
+	lparen = memchr(p, '(', end - p);
+	rparen = memrchr(p, ')', end - p);
+	if (!lparen || lparen != p + 1 || !rparen || rparen < lparen)
+		return -EINVAL;
+	n = rparen - lparen - 1;
+	if (n >= sizeof(ps->comm))
+		n = sizeof(ps->comm) - 1;
+	memcpy(ps->comm, lparen + 1, n);
+	ps->comm[n] = '\0';
+	p = rparen + 1;
+	if (end - p < 3 || p[0] != ' ' || p[1] == ' ' || p[2] != ' ')
+		return -EINVAL;
+	ps->state = p[1];
+	p += 2;
+	/* Fields 4 (ppid) to 22 (starttime): some are signed (tpgid, nice). */
+	for (field = 4; field <= STAT_STARTTIME; field++) {
+		if (!next_number(&p, end, field != STAT_FLAGS && field != STAT_STARTTIME, &v))
+			return -EINVAL;
+		if (field == 4) {
+			if (v > INT_MAX)
+				return -EINVAL;
+			ps->ppid = (pid_t)v;
+		} else if (field == STAT_FLAGS) {
+			ps->flags = (unsigned long)v;
+		} else if (field == STAT_STARTTIME) {
+			ps->starttime = v;
+		}
+	}
+	return 0;
+}
+
+int mpmu_proc_stat(pid_t pid, struct mpmu_proc_stat *ps)
+{
+	char path[64], buf[2048];
+	ssize_t len;
+
+	if (pid <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0)
+		return len == -ESRCH ? -ENOENT : (int)len;
+	return mpmu_parse_proc_stat(buf, len, ps);
+}

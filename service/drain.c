@@ -31,7 +31,8 @@ static void on_action(const struct mpmu_drain_action *a, void *data)
 		.include_guest_events = d->st.include_guest_events,
 	};
 
-	log_event(a->err ? LOG_WARNING : LOG_NOTICE, &f, "drain: %s %s: %s",
+	/* A refused owner (gone, PID reused, PID 1...) keeps its event alive. */
+	log_event(a->err || a->refused ? LOG_WARNING : LOG_NOTICE, &f, "drain: %s %s: %s",
 		  a->action, a->target, a->result);
 }
 
@@ -116,11 +117,15 @@ void mpmud_drain(struct mpmud *d)
 	ret = mpmu_get_status(d->client, &d->st);
 	if (!ret && !d->st.include_guest_events)
 		return;		/* nothing blocks VMs: nothing to do or say */
+	ret = mpmu_drain_run(d->client, &drain);
+	if (ret) {
+		/* Nothing was changed (the events come first): no point waiting. */
+		log_msg(LOG_ERR, "drain: cannot list the events, nothing drained: %s%s", strerror(-ret),
+			ret == -EPERM ? " (mpmud needs CAP_SYS_ADMIN or CAP_PERFMON)" : "");
+		return;
+	}
 	if (drain.watchdog)
 		d->drains++;
-	ret = mpmu_drain_run(d->client, &drain);
-	if (ret)
-		log_msg(LOG_ERR, "drain: cannot list the events: %s", strerror(-ret));
 	ret = policy == MPMU_DRAIN_REPORT ? mpmu_get_status(d->client, &d->st) : wait_drained(d);
 	if (ret)
 		log_msg(LOG_ERR, "drain: cannot read the module's status: %s", strerror(-ret));

@@ -146,8 +146,10 @@ static int connect_module(struct mpmud *d)
 
 	d->have_seq = false;
 	ret = mpmu_open(&d->client);
-	if (ret >= 0)
+	if (ret >= 0) {
+		mpmu_set_root(d->client, d->root);
 		ret = mpmu_open(&d->watch);
+	}
 	if (ret >= 0)
 		ret = mpmu_watch_start(d->watch);
 	if (ret >= 0)
@@ -198,20 +200,54 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *data)
  * one status request.
  */
 
+static bool kvm_hooks_failed(const struct mpmu_status *st)
+{
+	return st->valid && st->kvm_hooks_known && st->kvm_hooks == MPMU_KVM_HOOKS_FAILED;
+}
+
 static void status_text(const struct mpmud *d, char *buf, size_t size)
 {
 	const struct mpmu_status *st = &d->st;
+	char hooks[MPMU_SYMBOL_LEN + 64];
+	int len;
 
-	if (!d->client)
+	if (!d->client) {
 		snprintf(buf, size, "mediated_pmu module not loaded; waiting for it");
-	else if (!st->valid)
+	} else if (!st->valid) {
 		snprintf(buf, size, "cannot read the mediated_pmu module's status");
-	else if (!st->enabled)
+	} else if (kvm_hooks_failed(st)) {
+		mpmu_kvm_hooks_text(st, hooks, sizeof(hooks));
+		snprintf(buf, size, "KVM hooks %s: VMs bypass the mediated PMU knob", hooks);
+	} else if (!st->enabled) {
 		snprintf(buf, size, "arbitration disabled; %u include-guest events", st->include_guest_events);
-	else
-		snprintf(buf, size, "%u VM%s the mediated PMU; %u blocking event%s",
-			 st->refcount, st->refcount == 1 ? " holds" : "s hold",
-			 st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
+	} else {
+		len = snprintf(buf, size, "%u VM%s the mediated PMU; %u blocking event%s",
+			       st->refcount, st->refcount == 1 ? " holds" : "s hold",
+			       st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
+		if (st->settling && len > 0 && (size_t)len < size)
+			snprintf(buf + len, size - len, "; %u perf calls settling", st->settling);
+	}
+}
+
+/*
+ * A loaded KVM the module could not hook is arbitrated by nobody: said
+ * once at error level when it is seen, and again if it recurs after the
+ * hooks were armed.
+ */
+static void log_kvm_hooks(struct mpmud *d)
+{
+	char hooks[MPMU_SYMBOL_LEN + 64];
+	bool failed = kvm_hooks_failed(&d->st);
+
+	if (failed && !d->kvm_failed_said) {
+		mpmu_kvm_hooks_failure(&d->st, hooks, sizeof(hooks));
+		log_msg(LOG_ERR, "the mediated_pmu module could not hook KVM (%s): VMs created now bypass the knob; see the kernel log, then reload the module",
+			hooks);
+	} else if (!failed && d->kvm_failed_said && d->st.valid) {
+		log_msg(LOG_NOTICE, "the mediated_pmu module hooks KVM again");
+	}
+	if (d->st.valid)
+		d->kvm_failed_said = failed;
 }
 
 /*
@@ -241,7 +277,7 @@ static void update_textfile(struct mpmud *d)
 static int on_refresh(sd_event_source *s, void *data)
 {
 	struct mpmud *d = data;
-	char text[160];
+	char text[MPMU_SYMBOL_LEN + 192];
 
 	(void)s;
 	if (!d->dirty)
@@ -249,6 +285,7 @@ static int on_refresh(sd_event_source *s, void *data)
 	d->dirty = false;
 	if (!d->client || mpmu_get_status(d->client, &d->st))
 		d->st.valid = false;
+	log_kvm_hooks(d);
 	status_text(d, text, sizeof(text));
 	sd_notifyf(0, "STATUS=%s", text);
 	log_msg(LOG_DEBUG, "status: %s", text);
@@ -333,7 +370,7 @@ static int preflight(struct mpmud *d)
 
 	ret = connect_module(d);
 	if (ret == -ENOENT) {
-		log_msg(LOG_ERR, "the mediated_pmu module is not loaded and could not be loaded: run 'modprobe mediated_pmu' and see its error, or check /usr/lib/modules-load.d/mediated_pmu.conf");
+		log_msg(LOG_ERR, "the mediated_pmu module is not loaded: run 'modprobe mediated_pmu' and see its error, or check /usr/lib/modules-load.d/mediated_pmu.conf");
 		return MPMUD_EXIT_NOMODULE;
 	}
 	if (ret) {
@@ -377,8 +414,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/*
-	 * Preflight may have loaded the module (the family's alias): that is
-	 * no reason to reconnect once the loop runs.
+	 * The module may have been loaded during preflight (by an admin, or
+	 * systemd-modules-load.service): no reason to reconnect once the loop
+	 * runs.
 	 */
 	mpmu_monitor_read(d.monitor, &change);
 	d.dirty = true;

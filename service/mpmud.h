@@ -30,6 +30,7 @@ struct mpmud {
 
 	struct mpmu_status st;		/* after the last refresh */
 	bool dirty;			/* refresh after this loop iteration */
+	bool kvm_failed_said;		/* the KVM hooks' failure was logged */
 	uint64_t drains;		/* drains run since start (textfile) */
 	uint64_t last_seq;		/* of the last notification, */
 	bool have_seq;			/* if one came on this connection */

@@ -5,10 +5,13 @@
  * "unit: N passed, N failed".
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../lib/mpmu.h"
@@ -138,7 +141,435 @@ TEST(nmi_watchdog_reads_and_rejects_junk)
 	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
 	write_file(root, "/proc/sys/kernel/nmi_watchdog", "99999999999999999999\n");
 	CHECK(mpmu_nmi_watchdog_get(root, &v) == -EINVAL);
+	CHECK(!mpmu_saved_watchdog_put(root, 1));	/* a path that exists: not this one */
+	CHECK(mpmu_nmi_watchdog_get("/nonexistent-root", &v) == -ENOENT);
 	free(root);
+}
+
+/* --- /proc/PID/stat --- */
+
+/* A real 6.1 line, fields 23 onwards cut short after a few. */
+#define STAT_TAIL " S 1 1234 1234 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 98765 2318336 200 18446744073709551615 1 1\n"
+
+static int stat_of(const char *line, struct mpmu_proc_stat *ps)
+{
+	return mpmu_parse_proc_stat(line, strlen(line), ps);
+}
+
+TEST(proc_stat_plain_line)
+{
+	struct mpmu_proc_stat ps;
+
+	CHECK(!stat_of("4321 (mpmu-probe)" STAT_TAIL, &ps));
+	CHECK(ps.pid == 4321);
+	CHECK(!strcmp(ps.comm, "mpmu-probe"));
+	CHECK(ps.state == 'S');
+	CHECK(ps.ppid == 1);
+	CHECK(ps.flags == 4194560);
+	CHECK(!(ps.flags & MPMU_PF_KTHREAD));
+	CHECK(ps.starttime == 98765);
+}
+
+TEST(proc_stat_comm_ends_at_the_last_parenthesis)
+{
+	struct mpmu_proc_stat ps;
+
+	/* A name made to look like the end of comm and then other fields. */
+	CHECK(!stat_of("77 (a) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1) S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 555 0\n", &ps));
+	CHECK(ps.pid == 77);
+	CHECK(!strcmp(ps.comm, "a) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1"));
+	CHECK(ps.state == 'S');
+	CHECK(ps.ppid == 1);
+	CHECK(ps.flags == 8);
+	CHECK(ps.starttime == 555);
+	CHECK(!stat_of("78 () 1 2 ()" STAT_TAIL, &ps));
+	CHECK(!strcmp(ps.comm, ") 1 2 ("));
+	CHECK(ps.starttime == 98765);
+	CHECK(!stat_of("79 (two words)" STAT_TAIL, &ps));
+	CHECK(!strcmp(ps.comm, "two words"));
+	CHECK(!stat_of("80 (line\nbreak)" STAT_TAIL, &ps));
+	CHECK(!strcmp(ps.comm, "line\nbreak"));
+	CHECK(ps.starttime == 98765);
+	CHECK(!stat_of("81 ())" STAT_TAIL, &ps));
+	CHECK(!strcmp(ps.comm, ")"));
+}
+
+TEST(proc_stat_kernel_thread_flag)
+{
+	struct mpmu_proc_stat ps;
+
+	CHECK(!stat_of("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0\n", &ps));
+	CHECK(ps.flags & MPMU_PF_KTHREAD);
+	CHECK(ps.ppid == 0);
+	CHECK(ps.starttime == 0);
+	/* A long workqueue name (longer than TASK_COMM_LEN) is cut, not refused. */
+	CHECK(!stat_of("9 (kworker/0:1-events_power_efficient-and-a-very-long-tail-beyond-64-bytes)"
+		       " I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 7 0\n", &ps));
+	CHECK(strlen(ps.comm) == sizeof(ps.comm) - 1);
+	CHECK(ps.flags & MPMU_PF_KTHREAD);
+	CHECK(ps.starttime == 7);
+}
+
+TEST(proc_stat_malformed_lines_are_refused)
+{
+	struct mpmu_proc_stat ps;
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"4321",
+		"4321 mpmu-probe" STAT_TAIL,		/* no parentheses */
+		"4321 (mpmu-probe" STAT_TAIL,		/* no closing one */
+		"4321 x(mpmu-probe)" STAT_TAIL,
+		"0 (zero)" STAT_TAIL,			/* no PID 0 */
+		"-5 (neg)" STAT_TAIL,
+		"abc (x)" STAT_TAIL,
+		"4321 (x)S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",
+		"4321 (x) S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0\n",	/* ends before field 22 */
+		"4321 (x) S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 ",
+		"4321 (x) S 1 2 3 0 -1 -8 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",	/* flags signed */
+		"4321 (x) S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 -5 0\n",	/* starttime too */
+		"4321 (x) S -1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",	/* ppid too */
+		"4321 (x) S 1 2 3 0 -1 8x 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",
+		"4321 (x) S 1 2 3 0 -1 8 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 0\n",
+		"4321 (x) S 1 2 3 0 - 8 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (stat_of(bad[i], &ps) != -EINVAL)
+			fprintf(stderr, "    accepted bad line %zu: %s\n", i, bad[i]);
+		CHECK(stat_of(bad[i], &ps) == -EINVAL);
+	}
+	/* A NUL inside the buffer is not the end of the line the parser sees. */
+	CHECK(mpmu_parse_proc_stat("4321 (a\0b)" STAT_TAIL, sizeof("4321 (a\0b)" STAT_TAIL) - 1, &ps) == 0);
+	CHECK(ps.starttime == 98765);
+}
+
+TEST(proc_stat_of_this_process)
+{
+	struct mpmu_proc_stat ps;
+	pid_t child;
+
+	CHECK(!mpmu_proc_stat(getpid(), &ps));
+	CHECK(ps.pid == getpid());
+	CHECK(ps.ppid == getppid());
+	CHECK(ps.state == 'R');
+	CHECK(!(ps.flags & MPMU_PF_KTHREAD));
+	CHECK(ps.starttime > 0);
+	CHECK(mpmu_proc_stat(0, &ps) == -EINVAL);
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	CHECK(mpmu_proc_stat(child, &ps) == -ENOENT);	/* reaped */
+}
+
+/* --- who drain may signal --- */
+
+/* A refusal, NULL-safe: a test that fails must not crash. */
+static bool is(const char *why, const char *want)
+{
+	return why && !strcmp(why, want);
+}
+
+static struct mpmu_event owner(pid_t pid, uint64_t start)
+{
+	struct mpmu_event e = { .owner_pid = pid, .owner_start_known = true,
+				.owner_start = start, .cpu = 0, .target_pid = -1,
+				.owner_comm = "mpmu-probe", .pmu = "software" };
+	return e;
+}
+
+static struct mpmu_proc_stat stat_for(pid_t pid, unsigned long long start, unsigned long flags)
+{
+	struct mpmu_proc_stat ps = { .pid = pid, .comm = "mpmu-probe", .state = 'S',
+				     .ppid = 100, .flags = flags, .starttime = start };
+	return ps;
+}
+
+TEST(drain_refusal_rules)
+{
+	struct mpmu_event e = owner(4321, 5000);
+	struct mpmu_proc_stat ps = stat_for(4321, 5000, 0x400100);
+	const pid_t self = 200, parent = 100;
+
+	/* The one process that may be signalled: the opener itself. */
+	CHECK(mpmu_drain_refusal(&e, NULL, self, parent) == NULL);
+	CHECK(mpmu_drain_refusal(&e, &ps, self, parent) == NULL);
+
+	/* Its PID, another start: a process that got the PID since. */
+	ps.starttime = 5001;
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_REUSED));
+	ps.starttime = 4999;
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_REUSED));
+	ps = stat_for(4322, 5000, 0);	/* another process's stat */
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_REUSED));
+
+	/* Same comm, same PID, same start, but a kernel thread. */
+	ps = stat_for(4321, 5000, 0x400100 | MPMU_PF_KTHREAD);
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_KTHREAD));
+
+	/* No start time, or an opener that had exited when the module found it. */
+	e.owner_start_known = false;
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_GONE));
+	e = owner(0, 0);
+	e.owner_start_known = false;
+	e.owner_gone = true;
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_GONE));
+	e = owner(4321, 5000);
+	e.owner_gone = true;
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_GONE));
+
+	/* Whatever /proc says: never PID 1, drain itself or its parent. */
+	e = owner(1, 1);
+	ps = stat_for(1, 1, 0x400100);
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_INIT));
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_INIT));
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, 1), MPMU_REFUSED_INIT));
+	e = owner(self, 7);
+	ps = stat_for(self, 7, 0);
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_SELF));
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_SELF));
+	e = owner(parent, 7);
+	ps = stat_for(parent, 7, 0);
+	CHECK(is(mpmu_drain_refusal(&e, NULL, self, parent), MPMU_REFUSED_PARENT));
+	CHECK(is(mpmu_drain_refusal(&e, &ps, self, parent), MPMU_REFUSED_PARENT));
+}
+
+/* What mpmu_drain_owners() reported. */
+struct actions {
+	int n;
+	char result[8][64];
+	char target[8][64];
+	pid_t pid[8];
+	bool refused[8];
+};
+
+static void collect(const struct mpmu_drain_action *a, void *data)
+{
+	struct actions *acts = data;
+
+	if (acts->n == 8)
+		return;
+	snprintf(acts->result[acts->n], sizeof(acts->result[0]), "%s", a->result);
+	snprintf(acts->target[acts->n], sizeof(acts->target[0]), "%s", a->target);
+	acts->pid[acts->n] = a->pid;
+	acts->refused[acts->n] = a->refused;
+	acts->n++;
+}
+
+static void drain_list(struct actions *acts, int sig, bool dry_run,
+		       const struct mpmu_event *list, size_t nr)
+{
+	struct mpmu_drain d = { .root = "", .owners = true, .signal = sig,
+				.dry_run = dry_run, .fn = collect, .data = acts };
+
+	memset(acts, 0, sizeof(*acts));
+	mpmu_drain_owners(&d, list, nr);
+}
+
+/* A child that waits to be signalled (default dispositions: it dies). */
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static uint64_t start_of(pid_t pid)
+{
+	struct mpmu_proc_stat ps;
+
+	return mpmu_proc_stat(pid, &ps) ? 0 : ps.starttime;
+}
+
+/* Gone within a second, and by @sig; 0 if still alive (then killed). */
+static int died_of(pid_t pid)
+{
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+	int status, i;
+
+	for (i = 0; i < 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+		nanosleep(&step, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
+TEST(drain_signals_the_opener_through_a_pidfd)
+{
+	struct actions acts;
+	struct mpmu_event list[3];
+	pid_t child = sleeper();
+
+	list[0] = owner(child, start_of(child));
+	list[1] = list[0];			/* two events, one owner: one action */
+	list[2] = owner(0, 0);
+	list[2].kernel = true;			/* never acted on */
+	list[2].owner_start_known = false;
+	drain_list(&acts, SIGTERM, false, list, 3);
+	CHECK(acts.n == 1);
+	CHECK(!strcmp(acts.result[0], "sent"));
+	CHECK(!acts.refused[0]);
+	CHECK(acts.pid[0] == child);
+	CHECK(died_of(child) == SIGTERM);
+}
+
+TEST(drain_leaves_a_reused_pid_alone)
+{
+	struct actions acts;
+	struct mpmu_event e;
+	pid_t child = sleeper();
+
+	/* The same PID and name, but a process started after the recorded one. */
+	e = owner(child, start_of(child) - 1);
+	drain_list(&acts, SIGKILL, false, &e, 1);
+	CHECK(acts.n == 1);
+	CHECK(!strcmp(acts.result[0], MPMU_REFUSED_REUSED));
+	CHECK(acts.refused[0]);
+	drain_list(&acts, 0, false, &e, 1);	/* report only: says so too */
+	CHECK(!strcmp(acts.result[0], MPMU_REFUSED_REUSED));
+	CHECK(died_of(child) == 0);
+}
+
+TEST(drain_dry_run_signals_nobody)
+{
+	struct actions acts;
+	struct mpmu_event e;
+	pid_t child = sleeper();
+
+	e = owner(child, start_of(child));
+	drain_list(&acts, SIGKILL, true, &e, 1);
+	CHECK(acts.n == 1);
+	CHECK(!strcmp(acts.result[0], "planned"));
+	drain_list(&acts, 0, false, &e, 1);
+	CHECK(!strcmp(acts.result[0], "blocking"));
+	CHECK(died_of(child) == 0);
+}
+
+TEST(drain_reports_gone_owners_without_signalling)
+{
+	struct actions acts;
+	struct mpmu_event list[3];
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	list[0] = owner(child, 1);
+	waitpid(child, NULL, 0);		/* exited and reaped: no such PID */
+	list[1] = owner(0, 0);			/* found after its opener exited */
+	list[1].owner_gone = true;
+	list[1].owner_start_known = false;
+	snprintf(list[1].owner_comm, sizeof(list[1].owner_comm), "?");
+	list[2] = owner(4321, 0);		/* a module that sent no start time */
+	list[2].owner_start_known = false;
+	drain_list(&acts, SIGKILL, false, list, 3);
+	CHECK(acts.n == 3);
+	CHECK(!strcmp(acts.result[0], MPMU_REFUSED_GONE));
+	CHECK(!strcmp(acts.result[1], MPMU_REFUSED_GONE));
+	CHECK(!strcmp(acts.target[1], "exited owner (?)"));
+	CHECK(acts.pid[1] == 0);
+	CHECK(!strcmp(acts.result[2], MPMU_REFUSED_GONE));
+	CHECK(acts.refused[0] && acts.refused[1] && acts.refused[2]);
+}
+
+/*
+ * Drain in a child that the record names as the owner (itself), or whose
+ * parent it names: the child exits 0 if the action was refused; a SIGKILL
+ * that got through shows as its (or its parent's) death.
+ */
+static int drain_in_child(bool name_parent)
+{
+	struct actions acts;
+	struct mpmu_event e;
+	pid_t pid, grandchild;
+	int status;
+
+	pid = fork();
+	if (pid)
+		return waitpid(pid, &status, 0) == pid ? status : -1;
+	if (!name_parent) {
+		e = owner(getpid(), start_of(getpid()));
+		drain_list(&acts, SIGKILL, false, &e, 1);
+		_exit(acts.n == 1 && !strcmp(acts.result[0], MPMU_REFUSED_SELF) ? 0 : 3);
+	}
+	grandchild = fork();
+	if (grandchild == 0) {
+		e = owner(getppid(), start_of(getppid()));
+		drain_list(&acts, SIGKILL, false, &e, 1);
+		_exit(acts.n == 1 && !strcmp(acts.result[0], MPMU_REFUSED_PARENT) ? 0 : 3);
+	}
+	_exit(waitpid(grandchild, &status, 0) == grandchild && WIFEXITED(status) ?
+	      WEXITSTATUS(status) : 4);
+}
+
+TEST(drain_never_signals_itself_or_its_parent)
+{
+	int status;
+
+	status = drain_in_child(false);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	status = drain_in_child(true);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* --- status --- */
+
+TEST(status_verdict_and_kvm_hooks)
+{
+	struct mpmu_status st = { .enabled = true, .mode = MPMU_MODE_ARBITRATE,
+				  .kvm_hooks_known = true, .kvm_hooks = MPMU_KVM_HOOKS_ARMED };
+	char buf[256], errbuf[32];
+
+	CHECK(mpmu_status_ready(&st));
+	CHECK(!strcmp(mpmu_kvm_hooks_name(&st), "armed"));
+	mpmu_kvm_hooks_text(&st, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "armed"));
+
+	st.kvm_hooks = MPMU_KVM_HOOKS_NO_KVM;	/* the hooks arm when kvm loads */
+	CHECK(mpmu_status_ready(&st));
+	CHECK(!strcmp(mpmu_kvm_hooks_name(&st), "no_kvm"));
+	mpmu_kvm_hooks_text(&st, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "kvm not loaded"));
+
+	st.kvm_hooks = MPMU_KVM_HOOKS_FAILED;	/* VMs would bypass the knob */
+	st.kvm_error = -ENOENT;
+	snprintf(st.kvm_symbol, sizeof(st.kvm_symbol), "kvm_arch_init_vm");
+	CHECK(!mpmu_status_ready(&st));
+	CHECK(!strcmp(mpmu_kvm_hooks_name(&st), "failed"));
+	mpmu_kvm_hooks_text(&st, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "FAILED (ENOENT at kvm_arch_init_vm)"));
+	mpmu_kvm_hooks_failure(&st, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "ENOENT at kvm_arch_init_vm"));
+
+	st.kvm_hooks = MPMU_KVM_HOOKS_ARMED;
+	st.settling = 2;			/* VMs refused until they end */
+	CHECK(!mpmu_status_ready(&st));
+	st.settling = 0;
+	st.include_guest_events = 1;
+	CHECK(!mpmu_status_ready(&st));
+	st.include_guest_events = 0;
+	st.enabled = false;
+	CHECK(!mpmu_status_ready(&st));
+	st.enabled = true;
+	st.mode = MPMU_MODE_OBSERVE;
+	CHECK(!mpmu_status_ready(&st));
+
+	st.kvm_hooks_known = false;		/* not said: no claim either way */
+	st.mode = MPMU_MODE_ARBITRATE;
+	CHECK(mpmu_kvm_hooks_name(&st) == NULL);
+	CHECK(mpmu_status_ready(&st));
+
+	CHECK(!strcmp(mpmu_errno_name(-EPERM, errbuf, sizeof(errbuf)), "EPERM"));
+	CHECK(!strcmp(mpmu_errno_name(EBUSY, errbuf, sizeof(errbuf)), "EBUSY"));
+	CHECK(!strcmp(mpmu_errno_name(-9999, errbuf, sizeof(errbuf)), "errno 9999"));
 }
 
 TEST(names_of_kinds_and_modes)
@@ -214,6 +645,18 @@ int main(void)
 	RUN(guest_name_too_long_is_refused);
 	RUN(saved_watchdog_keeps_the_first_value);
 	RUN(nmi_watchdog_reads_and_rejects_junk);
+	RUN(proc_stat_plain_line);
+	RUN(proc_stat_comm_ends_at_the_last_parenthesis);
+	RUN(proc_stat_kernel_thread_flag);
+	RUN(proc_stat_malformed_lines_are_refused);
+	RUN(proc_stat_of_this_process);
+	RUN(drain_refusal_rules);
+	RUN(drain_signals_the_opener_through_a_pidfd);
+	RUN(drain_leaves_a_reused_pid_alone);
+	RUN(drain_dry_run_signals_nobody);
+	RUN(drain_reports_gone_owners_without_signalling);
+	RUN(drain_never_signals_itself_or_its_parent);
+	RUN(status_verdict_and_kvm_hooks);
 	RUN(names_of_kinds_and_modes);
 	RUN(textfile_has_every_spec_metric_and_replaces_atomically);
 	RUN(open_without_module_says_enoent);
