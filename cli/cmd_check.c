@@ -38,14 +38,17 @@ int cmd_check(const union verb_opts *opts)
 	struct check c = { .reasons = json_object_new_array(), .ready = true };
 	struct mpmu_client *client = NULL;
 	struct mpmu_status st;
-	char hint[160];
+	char hint[MPMU_SYMBOL_LEN + 160], hooks[MPMU_SYMBOL_LEN + 64];
 	json_object *obj;
 	int ret;
 
 	(void)opts;
+	/* GET_STATUS only: check works for every user. */
 	ret = mpmu_open(&client);
-	if (!ret)
+	if (!ret) {
+		mpmu_set_root(client, g.root);
 		ret = mpmu_get_status(client, &st);
+	}
 	mpmu_close(client);
 	snprintf(hint, sizeof(hint), "%s",
 		 ret == -ENOENT ? "the module is not loaded; try: modprobe mediated_pmu" :
@@ -56,6 +59,16 @@ int cmd_check(const union verb_opts *opts)
 		     "the kernel arbitrates natively");
 		line(&c, "if arbitration is enabled", st.enabled,
 		     "arbitration is disabled; try: mpmuctl enable");
+		mpmu_kvm_hooks_failure(&st, hooks, sizeof(hooks));
+		snprintf(hint, sizeof(hint),
+			 "the module could not hook KVM (%s): VMs would bypass the knob; see: dmesg",
+			 hooks);
+		line(&c, "if VM creation is hooked",
+		     !st.kvm_hooks_known || st.kvm_hooks != MPMU_KVM_HOOKS_FAILED, hint);
+		snprintf(hint, sizeof(hint),
+			 "%u perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running; VMs are refused until they end; retry shortly",
+			 st.settling);
+		line(&c, "for perf_event_open() calls settling", !st.settling, hint);
 		snprintf(hint, sizeof(hint),
 			 "%u include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain",
 			 st.include_guest_events);

@@ -73,6 +73,7 @@ static void on_action(const struct mpmu_drain_action *a, void *data)
 
 	json_object_object_add(obj, "action", json_object_new_string(a->action));
 	json_object_object_add(obj, "target", json_object_new_string(a->target));
+	json_object_object_add(obj, "pid", a->pid ? json_object_new_int(a->pid) : NULL);
 	json_object_object_add(obj, "result", json_object_new_string(a->result));
 	json_object_array_add(actions, obj);
 	if (!g.json)
@@ -139,7 +140,7 @@ int cmd_drain(const union verb_opts *opts)
 	if (ret) {
 		mpmu_close(client);
 		json_object_put(d.actions);
-		return report_error(ret, "list the events");
+		return report_dump_error(ret, "list the events", "drain");
 	}
 
 	ret = d.o.dry_run ? mpmu_get_status(client, &st) :

@@ -8,7 +8,7 @@
 
 const struct out_col event_cols[] = {
 	{ "owner_pid", "PID" },
-	{ "owner_comm", "OWNER" },
+	{ "owner_text", "OWNER" },
 	{ "where", "CPU/TASK" },
 	{ "pmu", "PMU" },
 	{ "type", "TYPE" },
@@ -25,6 +25,9 @@ json_object *event_json(const struct mpmu_event *e)
 	json_object_object_add(o, "owner_pid", e->owner_pid ?
 			       json_object_new_int(e->owner_pid) : NULL);
 	json_object_object_add(o, "owner_comm", json_object_new_string(e->owner_comm));
+	json_object_object_add(o, "owner_start", e->owner_start_known ?
+			       json_object_new_uint64(e->owner_start) : NULL);
+	json_object_object_add(o, "owner_gone", json_object_new_boolean(e->owner_gone));
 	json_object_object_add(o, "kernel", json_object_new_boolean(e->kernel));
 	json_object_object_add(o, "cpu", json_object_new_int(e->cpu));
 	json_object_object_add(o, "target_pid", json_object_new_int(e->target_pid));
@@ -33,6 +36,9 @@ json_object *event_json(const struct mpmu_event *e)
 	json_object_object_add(o, "config", json_object_new_uint64(e->config));
 	json_object_object_add(o, "pinned", json_object_new_boolean(e->pinned));
 	if (!g.json) {
+		/* The kernel names an exited opener "?": say what that means. */
+		json_object_object_add(o, "owner_text", json_object_new_string(
+			e->owner_gone ? "(exited)" : e->owner_comm));
 		if (e->cpu >= 0)
 			snprintf(buf, sizeof(buf), "cpu %d", e->cpu);
 		else
@@ -63,7 +69,7 @@ int cmd_events(const union verb_opts *opts)
 	ret = mpmu_get_events(client, &list, &nr);
 	mpmu_close(client);
 	if (ret)
-		return report_error(ret, "list the events");
+		return report_dump_error(ret, "list the events", "events");
 
 	rows = json_object_new_array();
 	for (i = 0; i < nr; i++)

@@ -15,7 +15,7 @@ static const struct out_col holder_cols[] = {
 	{ NULL, NULL },
 };
 
-static json_object *holder_json(const struct mpmu_holder *h)
+json_object *holder_json(const struct mpmu_holder *h)
 {
 	json_object *o = json_object_new_object();
 	char name[MPMU_GUEST_NAME_LEN], since[32];
@@ -52,7 +52,7 @@ int cmd_holders(const union verb_opts *opts)
 	ret = mpmu_get_holders(client, &list, &nr);
 	mpmu_close(client);
 	if (ret)
-		return report_error(ret, "list the holders");
+		return report_dump_error(ret, "list the holders", "holders");
 
 	rows = json_object_new_array();
 	for (i = 0; i < nr; i++)

@@ -128,7 +128,8 @@ static char *global_help(int key, const char *text, void *input)
 		   "  64  usage error\n"
 		   "  69  the mediated_pmu module is not loaded\n"
 		   "  75  drain timed out with blocking events left\n"
-		   "  77  permission denied (changes need CAP_SYS_ADMIN)");
+		   "  77  permission denied (changes need CAP_SYS_ADMIN; holders, events\n"
+		   "      and drain need CAP_SYS_ADMIN or CAP_PERFMON)");
 	fclose(f);
 	return buf;
 }
@@ -223,6 +224,17 @@ int mpmuctl_parse(int argc, char **argv, unsigned int flags, struct invocation *
 	return ret;
 }
 
+int report_dump_error(int err, const char *what, const char *cmd)
+{
+	if (err == -EPERM || err == -EACCES) {
+		fprintf(stderr, "mpmuctl: Failed to %s: %s\n"
+			"mpmuctl: 'mpmuctl %s' needs " DETAIL_PRIVILEGE " (run as root); "
+			"'mpmuctl status' shows the counters to every user\n", what, strerror(-err), cmd);
+		return EX_NOPERM;
+	}
+	return report_error(err, what);
+}
+
 int report_error(int err, const char *what)
 {
 	if (err == -EPERM || err == -EACCES) {
@@ -240,8 +252,8 @@ struct mpmu_client *connect_or_report(int *code)
 	int err = mpmu_open(&client);
 
 	if (err == -ENOENT) {
-		fprintf(stderr, "mpmuctl: Failed to connect to mediated_pmu: the netlink family is missing\n"
-			"mpmuctl: is the mediated_pmu module loaded? try: modprobe mediated_pmu\n");
+		fprintf(stderr, "mpmuctl: Failed to connect to mediated_pmu: the module is not loaded (no netlink family mediated_pmu)\n"
+			"mpmuctl: load it as root; try: modprobe mediated_pmu\n");
 		*code = EX_UNAVAILABLE;
 		return NULL;
 	}
@@ -249,5 +261,6 @@ struct mpmu_client *connect_or_report(int *code)
 		*code = report_error(err, "connect to mediated_pmu");
 		return NULL;
 	}
+	mpmu_set_root(client, g.root);
 	return client;
 }

@@ -69,6 +69,12 @@ int mpmuctl_parse(int argc, char **argv, unsigned int flags, struct invocation *
 struct mpmu_client *connect_or_report(int *code);
 /* Print "mpmuctl: Failed to <what>: <reason>" and a hint; return the exit code. */
 int report_error(int err, const char *what);
+/*
+ * The same for a dump of per-process detail (holders, events, refusals),
+ * which needs CAP_SYS_ADMIN or CAP_PERFMON: @cmd names the verb.
+ */
+int report_dump_error(int err, const char *what, const char *cmd);
+#define DETAIL_PRIVILEGE	"CAP_SYS_ADMIN or CAP_PERFMON"
 
 /* Output: one path for humans and JSON. */
 struct out_col {
@@ -83,8 +89,8 @@ const char *out_color(const char *code);
 
 /* Shared object builders. */
 json_object *status_json(const struct mpmu_status *st);
-bool status_ready(const struct mpmu_status *st);
 json_object *event_json(const struct mpmu_event *e);
+json_object *holder_json(const struct mpmu_holder *h);
 extern const struct out_col event_cols[];
 
 extern const struct argp status_argp, holders_argp, events_argp, enable_argp,

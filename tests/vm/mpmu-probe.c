@@ -22,6 +22,11 @@
  *   mpmu-probe exec PROGRAM ARGS...    (run a program, after the prefixes)
  *   mpmu-probe no-sys-admin VERB ...   (root without CAP_SYS_ADMIN)
  *   mpmu-probe in-userns VERB ...      (root of a new user namespace)
+ *   mpmu-probe reuse-pid --hold FILE   (an event whose opener exited, its PID
+ *                                       given to a new process of the same name)
+ *   mpmu-probe run-holding PROGRAM ARGS...   (hold an event, run PROGRAM as a
+ *                                             child, exit with its status)
+ *   mpmu-probe exec-holding PROGRAM ARGS...  (hold an event, become PROGRAM)
  *
  * --hold FILE: keep the VM or event, create FILE once it exists, and wait
  * for SIGTERM.  Statically linked, no dependency beyond libc.
@@ -836,6 +841,185 @@ static int cmd_time(int argc, char **argv)
 	return 0;
 }
 
+/* --- drain's targets: who opened an event, and who has its PID now --- */
+
+/* The blocking event the drain tests use: system-wide cpu-clock on CPU 0. */
+static int blocking_event(void)
+{
+	struct event_spec spec = { .cpu = 0, .pid = -1, .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_CPU_CLOCK };
+
+	return event_open(&spec);
+}
+
+static void wait_for_term(void)
+{
+	sigset_t mask, old;
+
+	signal(SIGTERM, on_term);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	while (!stop)
+		sigsuspend(&old);
+}
+
+static int write_last_pid(pid_t pid)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return write_value("/proc/sys/kernel/ns_last_pid", buf);
+}
+
+/*
+ * A child forked now, with PID @want (free: its last owner was reaped),
+ * waiting for signals with the default dispositions: SIGTERM kills it.
+ * Another process may fork in between: try a few times.
+ */
+static pid_t fork_with_pid(pid_t want)
+{
+	pid_t pid;
+	int i, err;
+
+	for (i = 0; i < 20; i++) {
+		err = write_last_pid(want - 1);
+		if (err)
+			return fprintf(stderr, "reuse-pid: ns_last_pid: %s\n", errname(err)), -1;
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			signal(SIGTERM, SIG_DFL);
+			for (;;)
+				pause();
+		}
+		if (pid == want)
+			return pid;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	fprintf(stderr, "reuse-pid: PID %d was taken by another process\n", (int)want);
+	return -1;
+}
+
+/*
+ * The opener opens a blocking event, forks a holder that keeps it, and
+ * exits; once it is reaped, an impostor of the same name gets its PID.
+ * The module's record still names the opener's PID and start time: drain
+ * must tell the impostor apart.  Prints "OK opener=O holder=H impostor=I",
+ * then creates FILE and waits for SIGTERM, which it passes on.
+ */
+static int cmd_reuse_pid(int argc, char **argv)
+{
+	pid_t opener, holder = -1, impostor;
+	int pipefd[2], fd, status;
+
+	if (argc != 2 || strcmp(argv[0], "--hold"))
+		return fprintf(stderr, "reuse-pid: need --hold FILE\n"), 2;
+	/* The holder, orphaned when the opener exits, comes back to us. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (pipe(pipefd))
+		return report(errno);
+	opener = fork();
+	if (opener < 0)
+		return report(errno);
+	if (opener == 0) {
+		close(pipefd[0]);
+		fd = blocking_event();
+		if (fd < 0)
+			_exit(report(-fd));
+		holder = fork();
+		if (holder == 0) {
+			close(pipefd[1]);
+			wait_for_term();
+			_exit(0);
+		}
+		if (write(pipefd[1], &holder, sizeof(holder)) != sizeof(holder))
+			_exit(1);
+		_exit(0);	/* the holder keeps the event */
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &holder, sizeof(holder)) != sizeof(holder) || holder <= 0) {
+		waitpid(opener, NULL, 0);
+		return fprintf(stderr, "reuse-pid: the opener failed\n"), 1;
+	}
+	close(pipefd[0]);
+	waitpid(opener, &status, 0);
+	/*
+	 * Start times are in clock ticks (10 ms): a newcomer started in the
+	 * opener's tick would be indistinguishable from it.
+	 */
+	pause_ms(50);
+	impostor = fork_with_pid(opener);
+	if (impostor < 0) {
+		kill(holder, SIGTERM);
+		return 1;
+	}
+	printf("OK opener=%d holder=%d impostor=%d\n", (int)opener, (int)holder, (int)impostor);
+	fflush(stdout);
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	wait_for_term();
+	kill(holder, SIGTERM);
+	kill(impostor, SIGTERM);
+	waitpid(impostor, NULL, 0);
+	waitpid(holder, NULL, 0);
+	return 0;
+}
+
+/*
+ * Hold a blocking event and run PROGRAM as a child: the module names this
+ * process, PROGRAM's parent, as the event's owner.  Exits with PROGRAM's
+ * status (or 128 + its signal); a signal to this process shows as its own.
+ */
+static int cmd_run_holding(int argc, char **argv)
+{
+	int fd, status;
+	pid_t pid;
+
+	if (argc < 1)
+		return fprintf(stderr, "run-holding: need PROGRAM ARGS...\n"), 2;
+	fd = blocking_event();
+	if (fd < 0)
+		return report(-fd);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return report(errno);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		perror("run-holding: exec");
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return report(errno);
+	close(fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * Hold a blocking event across exec: PROGRAM runs as the process the
+ * module names as the event's owner (same PID, same start time).
+ */
+static int cmd_exec_holding(int argc, char **argv)
+{
+	int fd;
+
+	if (argc < 1)
+		return fprintf(stderr, "exec-holding: need PROGRAM ARGS...\n"), 2;
+	fd = blocking_event();
+	if (fd < 0)
+		return report(-fd);
+	if (fcntl(fd, F_SETFD, 0))
+		return report(errno);
+	fflush(stdout);
+	execv(argv[0], argv);
+	perror("exec-holding: exec");
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
 	while (argc >= 2 && (!strcmp(argv[1], "as-nobody") ||
@@ -878,6 +1062,12 @@ int main(int argc, char **argv)
 		return cmd_vms(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "time"))
 		return cmd_time(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "reuse-pid"))
+		return cmd_reuse_pid(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "run-holding"))
+		return cmd_run_holding(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "exec-holding"))
+		return cmd_exec_holding(argc - 2, argv + 2);
 usage:
 	fprintf(stderr, "usage: mpmu-probe vm|event|fork-child|stress ...\n");
 	return 2;
