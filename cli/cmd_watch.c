@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mpmuctl.h"
 
@@ -82,26 +84,34 @@ static int print_note(const struct mpmu_note *n, void *data)
 	return w->count && ++w->seen >= w->count;
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;	/* interrupts recvmsg(); mpmu_watch() returns -EINTR */
-}
-
+/*
+ * SIGINT and SIGTERM end the watch with status 0.  They are blocked before
+ * anything else and read from a signalfd, so that one arriving while the
+ * watch connects or reads is not lost (nor kills the program).
+ */
 int cmd_watch(const union verb_opts *opts)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct watch w = { .count = opts->watch.count };
 	struct mpmu_client *client;
-	int ret;
+	sigset_t stop;
+	int ret, sfd;
 
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (sfd < 0)
+		return report_error(-errno, "watch for signals");
 	client = connect_or_report(&ret);
-	if (!client)
+	if (!client) {
+		close(sfd);
 		return ret;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	ret = mpmu_watch(client, print_note, &w);
+	}
+	ret = mpmu_watch(client, print_note, &w, sfd);
 	mpmu_close(client);
-	if (ret < 0 && ret != -EINTR)
+	close(sfd);
+	if (ret < 0)
 		return report_error(ret, "watch notifications");
 	return 0;
 }

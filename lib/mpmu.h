@@ -117,7 +117,7 @@ int mpmu_set_guarded(struct mpmu_client *client, const char *names);
  * returns non-zero (returned), or an error occurs.
  */
 typedef int (*mpmu_note_fn)(const struct mpmu_note *note, void *data);
-int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data);
+int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data, int stop_fd);
 
 /*
  * The same for an event loop: after watch_start(), the client only follows

@@ -530,19 +530,25 @@ int mpmu_watch_read(struct mpmu_client *client, mpmu_note_fn fn, void *data)
 	return ret ? ret : wc.stop;
 }
 
-int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data)
+int mpmu_watch(struct mpmu_client *client, mpmu_note_fn fn, void *data, int stop_fd)
 {
-	struct pollfd pfd = { .fd = mpmu_fd(client), .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = mpmu_fd(client), .events = POLLIN },
+		{ .fd = stop_fd, .events = POLLIN },
+	};
 	int ret;
 
 	ret = mpmu_watch_start(client);
 	while (!ret) {
 		/*
-		 * libnl retries recvmsg() after a signal: wait in poll(), which
-		 * returns EINTR, so that SIGINT and SIGTERM end the watch.
+		 * Wait in poll(), not in libnl's recvmsg() (which retries after
+		 * a signal), on the socket and on @stop_fd (a signalfd: a
+		 * signal that came before poll() is not lost).
 		 */
-		if (poll(&pfd, 1, -1) < 0)
+		if (poll(pfd, stop_fd < 0 ? 1 : 2, -1) < 0)
 			return errno == EINTR ? -EINTR : -errno;
+		if (stop_fd >= 0 && pfd[1].revents)
+			return 0;
 		ret = mpmu_watch_read(client, fn, data);
 	}
 	return ret;

@@ -568,7 +568,13 @@ test_watch_ends_cleanly_on_sigterm_and_sigint() {
 	for sig in TERM INT; do
 		mpmuctl watch > /dev/null &
 		w=$!
-		usleep 500000
+		# Signals are blocked before it connects: once its socket is
+		# open, a signal cannot be lost or kill it.
+		i=0
+		while ! ls -l /proc/$w/fd 2>/dev/null | grep -q socket && [ $i -lt 250 ]; do
+			usleep 20000
+			i=$((i + 1))
+		done
 		kill -$sig "$w"
 		i=0
 		while ! gone "$w" && [ $i -lt 100 ]; do usleep 20000; i=$((i + 1)); done
