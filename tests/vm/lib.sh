@@ -114,6 +114,17 @@ release_all() {
 	fi
 }
 
+# A suite's tearDown: every holder gone, and the module (if loaded) back to
+# no holder and no counted event.
+release_all_and_check_zero() {
+	release_all
+	if [ -d "$SYS" ]; then
+		assertEquals "refcount back to 0" 0 "$(sysval refcount)"
+		assertEquals "events back to 0" 0 "$(sysval include_guest_events)"
+	fi
+	return 0
+}
+
 # Write $2 to sysfs file $1 in one write(2); prints OK or the errno name.
 syswrite() {
 	mpmu-probe write "$SYS/$1" "$2"

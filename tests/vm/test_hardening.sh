@@ -20,12 +20,7 @@ setUp() {
 }
 
 tearDown() {
-	release_all
-	if [ -d "$SYS" ]; then
-		assertEquals "refcount back to 0" 0 "$(sysval refcount)"
-		assertEquals "events back to 0" 0 "$(sysval include_guest_events)"
-	fi
-	return 0
+	release_all_and_check_zero
 }
 
 mp_load_debug() {

@@ -15,12 +15,7 @@ setUp() {
 }
 
 tearDown() {
-	release_all
-	if [ -d "$SYS" ]; then
-		assertEquals "refcount back to 0" 0 "$(sysval refcount)"
-		assertEquals "events back to 0" 0 "$(sysval include_guest_events)"
-	fi
-	return 0
+	release_all_and_check_zero
 }
 
 # Not the module's behaviour but the ground the tests stand on: QEMU 7.2's
