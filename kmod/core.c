@@ -699,9 +699,9 @@ int mpmu_set_enabled(bool enable)
  * running (settle: they are counted once those calls are over).
  *
  * When counting fails (no memory) the old set comes back, as if nothing
- * had been written; VMs stay refused until a background scan has counted
- * what the old set guards (events opened while the new set was in force
- * were matched against it).
+ * had been written; VMs stay refused until the calls running then are over
+ * and a background scan has counted what the old set guards (events opened
+ * while the new set was in force were matched against it).
  */
 int mpmu_set_guarded(const char *names)
 {
@@ -732,7 +732,8 @@ int mpmu_set_guarded(const char *names)
 		mpmu_settle_drop();
 		mpmu_pmus_free(mpmu_pmus_swap(old));
 		events_rematch();
-		mpmu_rescan_request();
+		/* Calls past the hook under either set may still install. */
+		mpmu_settle_request();
 		return ret;
 	}
 	mpmu_pmus_free(old);

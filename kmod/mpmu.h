@@ -185,6 +185,7 @@ void mpmu_settle_go(void);
 void mpmu_settle_drop(void);
 void mpmu_settle_exit(void);
 void mpmu_rescan_request(void);
+void mpmu_settle_request(void);
 
 /* hooks.c */
 int mpmu_hooks_init(void);

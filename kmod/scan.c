@@ -36,6 +36,7 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kprobes.h>
 #include <linux/magic.h>
 #include <linux/perf_event.h>
 #include <linux/rculist.h>
@@ -58,12 +59,24 @@ static unsigned int scan_added;
 /* --- events --- */
 
 /*
- * Count @event; take it back if it turned out to be on its way out: its
- * state is DEAD or EXIT (@gone) before security_perf_event_free() runs.
- * Called under RCU, which keeps the owner's task_struct valid.
+ * Is @event (found in a context) on its way out?  Its state is DEAD or EXIT
+ * before security_perf_event_free() runs; a copy detached because its
+ * original was closed is set OFF, not EXIT, but the original was set DEAD
+ * before any copy was detached (perf_event_release_kernel()).
  */
-static int scan_one(struct perf_event *event, const struct perf_event *witness,
-		    enum perf_event_state gone)
+static bool scan_gone(const struct perf_event *event)
+{
+	return READ_ONCE(event->state) <= PERF_EVENT_STATE_EXIT ||
+	       (event->parent && READ_ONCE(event->parent->state) == PERF_EVENT_STATE_DEAD);
+}
+
+/*
+ * Count @event; take it back if @witness, read again after the insertion,
+ * turned out to be on its way out (then the free may have run before the
+ * record existed).  Called under RCU, which keeps the owner's task_struct
+ * valid.
+ */
+static int scan_one(struct perf_event *event, const struct perf_event *witness)
 {
 	struct task_struct *owner = READ_ONCE((event->parent ?: event)->owner);
 	bool kernel = owner == MPMU_TASK_TOMBSTONE;
@@ -76,22 +89,23 @@ static int scan_one(struct perf_event *event, const struct perf_event *witness,
 	scan_added++;
 	/* Pairs with the state change that precedes the event's free. */
 	smp_mb();
-	if (READ_ONCE(witness->state) <= gone)
+	if (scan_gone(witness))
 		mpmu_event_destroy(event);
 	return 0;
 }
 
 static int scan_event(struct perf_event *event)
 {
-	int err = scan_one(event, event, PERF_EVENT_STATE_EXIT);
+	int err = scan_one(event, event);
 
 	/*
 	 * The original of a copy: valid while the copy holds its reference,
-	 * which the copy gives up only after its own state became EXIT.  An
-	 * original in EXIT state still has an fd and live copies: count it.
+	 * which the copy gives up only after it was taken out of its context
+	 * (EXIT, or OFF with the original DEAD).  An original in EXIT state
+	 * still has an fd and live copies: count it.
 	 */
 	if (!err && event->parent)
-		err = scan_one(event->parent, event, PERF_EVENT_STATE_EXIT);
+		err = scan_one(event->parent, event);
 	return err;
 }
 
@@ -248,8 +262,11 @@ static int scan_vms(void)
  */
 #define NR_IA32_PERF_EVENT_OPEN	336
 
-static bool nr_is_perf_event_open(unsigned long nr)
+static bool nr_is_perf_event_open(unsigned long orig_ax)
 {
+	/* The entry code saves all of rax but runs the call its low half names. */
+	u32 nr = orig_ax;
+
 	return nr == __NR_perf_event_open ||
 	       nr == (__NR_perf_event_open | __X32_SYSCALL_BIT) ||
 	       nr == NR_IA32_PERF_EVENT_OPEN;
@@ -267,8 +284,10 @@ static bool nr_is_perf_event_open(unsigned long nr)
 static bool in_perf_event_open(struct task_struct *t)
 {
 	unsigned int state = READ_ONCE(t->__state);
+	void *stack = READ_ONCE(t->stack);
+	struct pt_regs *regs;
 
-	if (t->flags & (PF_KTHREAD | PF_EXITING) || !t->stack)
+	if (t->flags & (PF_KTHREAD | PF_EXITING) || !stack)
 		return false;
 	if (state & (__TASK_STOPPED | __TASK_TRACED))
 		return false;
@@ -276,18 +295,77 @@ static bool in_perf_event_open(struct task_struct *t)
 	if (state & TASK_FROZEN)
 		return false;
 #endif
-	return nr_is_perf_event_open(READ_ONCE(task_pt_regs(t)->orig_ax));
+	regs = (struct pt_regs *)(stack + THREAD_SIZE - TOP_OF_KERNEL_STACK_PADDING) - 1;
+	return nr_is_perf_event_open(READ_ONCE(regs->orig_ax));
 }
 
-static struct task_struct **settle_tasks;	/* config mutex */
-static unsigned int settle_nr;
+/*
+ * The threads waited for.  While there are any, a probe on the syscall's
+ * entry marks a thread that enters perf_event_open() again: its earlier
+ * call is over (a thread calling it in a loop would otherwise always look
+ * busy).  The array is fixed while the probe is registered; an entry done
+ * has its task cleared, then put.
+ */
+struct settle_entry {
+	struct task_struct *task;
+	bool reentered;
+};
+
+static struct settle_entry *settle_tasks;	/* config mutex */
+static unsigned int settle_max, settle_nr;
+static unsigned long settle_since;		/* jiffies */
+static bool settle_reported, settle_wanted;
 static void settle_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(settle_work, settle_fn);
 #define SETTLE_POLL	msecs_to_jiffies(10)
+#define SETTLE_REPORT	(5 * HZ)
 #define RESCAN_RETRY	msecs_to_jiffies(1000)
 
+static int settle_entry_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct settle_entry *tasks = READ_ONCE(settle_tasks);
+	unsigned int i, max = READ_ONCE(settle_max);
+
+	for (i = 0; tasks && i < max; i++)
+		if (READ_ONCE(tasks[i].task) == current)
+			WRITE_ONCE(tasks[i].reentered, true);
+	return 0;
+}
+
+static struct kprobe settle_probes[] = {
+	{ .symbol_name = "__x64_sys_perf_event_open", .pre_handler = settle_entry_pre },
+	{ .symbol_name = "__ia32_sys_perf_event_open", .pre_handler = settle_entry_pre },
+};
+
+static bool settle_probed[ARRAY_SIZE(settle_probes)];
+
+static void settle_probes_arm(void)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(settle_probes); i++) {
+		settle_probes[i].addr = NULL;
+		settle_probes[i].flags = 0;
+		err = register_kprobe(&settle_probes[i]);
+		settle_probed[i] = !err;
+		if (err && err != -ENOENT)
+			pr_warn("cannot probe %s: %d\n", settle_probes[i].symbol_name, err);
+	}
+}
+
+static void settle_probes_disarm(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(settle_probes); i++)
+		if (settle_probed[i])
+			unregister_kprobe(&settle_probes[i]);
+	memset(settle_probed, 0, sizeof(settle_probed));
+}
+
 /* Collect up to @max threads in perf_event_open(); returns how many there are. */
-static unsigned int settle_collect(struct task_struct **tasks, unsigned int max)
+static unsigned int settle_collect(struct settle_entry *tasks, unsigned int max)
 {
 	struct task_struct *p, *t;
 	unsigned int nr = 0;
@@ -297,20 +375,34 @@ static unsigned int settle_collect(struct task_struct **tasks, unsigned int max)
 		if (!in_perf_event_open(t))
 			continue;
 		if (nr < max)
-			tasks[nr] = get_task_struct(t);
+			tasks[nr].task = get_task_struct(t);
 		nr++;
 	}
 	rcu_read_unlock();
 	return nr;
 }
 
+static void settle_put(struct settle_entry *e)
+{
+	struct task_struct *t = e->task;
+
+	WRITE_ONCE(e->task, NULL);
+	put_task_struct(t);
+}
+
 /* Forget the calls waited for.  Config mutex held. */
 void mpmu_settle_drop(void)
 {
-	while (settle_nr)
-		put_task_struct(settle_tasks[--settle_nr]);
+	unsigned int i;
+
+	settle_probes_disarm();
+	for (i = 0; settle_tasks && i < settle_max; i++)
+		if (settle_tasks[i].task)
+			settle_put(&settle_tasks[i]);
 	kfree(settle_tasks);
 	settle_tasks = NULL;
+	settle_max = 0;
+	settle_nr = 0;
 }
 
 /*
@@ -322,7 +414,7 @@ void mpmu_settle_drop(void)
  */
 int mpmu_settle_start(void)
 {
-	struct task_struct **tasks = NULL;
+	struct settle_entry *tasks = NULL;
 	unsigned int nr, max = 0;
 
 	lockdep_assert_held(&mpmu_config_mutex);
@@ -334,10 +426,10 @@ int mpmu_settle_start(void)
 		if (nr <= max)
 			break;
 		while (max)
-			put_task_struct(tasks[--max]);
+			put_task_struct(tasks[--max].task);
 		kfree(tasks);
 		max = nr + 8;
-		tasks = kmalloc_array(max, sizeof(*tasks), GFP_KERNEL);
+		tasks = kcalloc(max, sizeof(*tasks), GFP_KERNEL);
 		if (!tasks)
 			return -ENOMEM;
 	}
@@ -346,7 +438,11 @@ int mpmu_settle_start(void)
 		return 0;
 	}
 	settle_tasks = tasks;
+	settle_max = nr;
 	settle_nr = nr;
+	settle_since = jiffies;
+	settle_reported = false;
+	settle_probes_arm();
 	mpmu_set_settling(nr);
 	pr_info("%u perf_event_open() calls begun before arming: VM creation waits for them\n",
 		nr);
@@ -364,33 +460,62 @@ void mpmu_settle_go(void)
 /* Drop the calls that are over; true when none is left. */
 static bool settle_prune(void)
 {
-	unsigned int i = 0;
+	struct settle_entry *e;
+	unsigned int i;
 	bool running;
 
-	while (i < settle_nr) {
-		rcu_read_lock();
-		running = in_perf_event_open(settle_tasks[i]);
-		rcu_read_unlock();
-		if (running) {
-			i++;
+	for (i = 0; i < settle_max; i++) {
+		e = &settle_tasks[i];
+		if (!e->task)
 			continue;
-		}
-		put_task_struct(settle_tasks[i]);
-		settle_tasks[i] = settle_tasks[--settle_nr];
+		rcu_read_lock();
+		running = !READ_ONCE(e->reentered) && in_perf_event_open(e->task);
+		rcu_read_unlock();
+		if (running)
+			continue;
+		settle_put(e);
+		settle_nr--;
 	}
 	mpmu_set_settling(settle_nr);
 	return !settle_nr;
 }
 
+/* Name the threads that keep VM creation waiting, once per settle. */
+static void settle_report(void)
+{
+	unsigned int i;
+
+	if (settle_reported || time_before(jiffies, settle_since + SETTLE_REPORT))
+		return;
+	settle_reported = true;
+	for (i = 0; i < settle_max; i++)
+		if (settle_tasks[i].task)
+			pr_warn("VM creation waits for perf_event_open() in pid %d (%s), begun before arming\n",
+				task_pid_nr(settle_tasks[i].task), settle_tasks[i].task->comm);
+}
+
 /*
  * Process context: wait for the calls, then count what they installed.
- * Also the rescan a hook asks for (mpmu_rescan_request()).  A scan that
+ * Also the rescan a hook asks for (mpmu_rescan_request()), and the settle
+ * a failed guard change asks for (mpmu_settle_request()).  A scan that
  * fails (no memory) keeps VMs out and is tried again.
  */
 static void settle_fn(struct work_struct *work)
 {
+	int nr;
+
 	guard(mutex)(&mpmu_config_mutex);
+	if (settle_wanted) {
+		nr = mpmu_settle_start();
+		if (nr) {
+			schedule_delayed_work(&settle_work, nr < 0 ? RESCAN_RETRY : SETTLE_POLL);
+			settle_wanted = nr < 0;
+			return;
+		}
+		settle_wanted = false;
+	}
 	if (!settle_prune()) {
+		settle_report();
 		schedule_delayed_work(&settle_work, SETTLE_POLL);
 		return;
 	}
@@ -407,6 +532,17 @@ static void settle_fn(struct work_struct *work)
 /* Any context: VM creation is refused (scanning) until a scan has run. */
 void mpmu_rescan_request(void)
 {
+	schedule_delayed_work(&settle_work, 0);
+}
+
+/*
+ * Config mutex held, VM creation refused: wait for the calls running now,
+ * then scan, from the work (after a failed change of the guarded set).
+ */
+void mpmu_settle_request(void)
+{
+	lockdep_assert_held(&mpmu_config_mutex);
+	settle_wanted = true;
 	schedule_delayed_work(&settle_work, 0);
 }
 

@@ -23,10 +23,10 @@
  *     KVM_HOOKS (u8)          enum mpmu_kvm_hooks: are VM creations seen?
  *     KVM_ERROR (s32)         with KVM_HOOKS_FAILED: the errno of the probe
  *     KVM_SYMBOL (string)     with KVM_HOOKS_FAILED: the function not probed
- *     SETTLING (u32)          perf_event_open() and kernel-counter calls
- *                             begun before the hooks were armed or the
- *                             guarded PMUs changed, still running: VM
- *                             creation is refused until they are done
+ *     SETTLING (u32)          perf_event_open() calls begun before the
+ *                             hooks were armed or the guarded PMUs
+ *                             changed, still running: VM creation is
+ *                             refused until they are done
  *   NMI_WATCHDOG is no longer sent: the sysctl is userspace's
  *   to read, and reading it from a handler could block on the caller's
  *   mount namespace.

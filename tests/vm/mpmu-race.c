@@ -17,6 +17,10 @@
  *	(PERF_EVENT_STATE_EXIT), kept by B's fd and copy.  B writes READY,
  *	forks C when FORK exists (C gets a copy of the original and the fd),
  *	prints "C <pid>", and exits when EXIT exists.  C waits to be killed.
+ *   mpmu-race loop-open READY
+ *	Calls perf_event_open() with an attr it refuses at once, in a loop,
+ *	as fast as it can; writes READY once looping.  Its saved syscall
+ *	number names perf_event_open nearly all the time.
  *   mpmu-race status-in-fifo-root
  *	chroot into a fresh directory where /proc/sys/kernel/nmi_watchdog is
  *	a FIFO (as any user can in a user namespace), then GET_STATUS;
@@ -263,6 +267,20 @@ static int orphan_copies(const char *ready, const char *fork_now, const char *ex
 	return 0;
 }
 
+/* --- loop-open --- */
+
+static int loop_open(const char *ready)
+{
+	struct perf_event_attr attr = { .type = ~0U, .size = sizeof(attr) };
+	long fd;
+
+	touch(ready);
+	do
+		fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	while (fd < 0);
+	return 1;	/* no PMU has type ~0: never reached */
+}
+
 /* --- netlink --- */
 
 static struct nl_sock *genl_connect_family(int *family)
@@ -379,6 +397,8 @@ int main(int argc, char **argv)
 		return open_window(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "orphan-copies"))
 		return orphan_copies(argv[2], argv[3], argv[4]);
+	if (argc == 3 && !strcmp(argv[1], "loop-open"))
+		return loop_open(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "status-in-fifo-root"))
 		return status_in_fifo_root();
 	if (argc == 3 && !strcmp(argv[1], "dump"))
@@ -386,7 +406,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "perfmon-exec"))
 		return perfmon_exec(argv + 2);
 	fprintf(stderr, "usage: mpmu-race open-window READY RELEASE | orphan-copies READY FORK EXIT |\n"
-			"       status-in-fifo-root |\n"
+			"       loop-open READY | status-in-fifo-root |\n"
 			"       dump holders|events|rejections | perfmon-exec PROG ARGS...\n");
 	return 64;
 }

@@ -138,6 +138,27 @@ test_an_open_past_the_hook_before_a_guard_change_is_waited_for_and_counted() {
 	assertEquals OK "$(mpmu-probe vm)"
 }
 
+# A thread calling perf_event_open() in a loop looks as if it were always
+# inside the call begun before the load; it must not keep VMs out for long.
+test_a_thread_looping_on_perf_event_open_does_not_hold_vms_off() {
+	mp_unload
+	mpmu-race loop-open "$W/ready" > "$W/out" 2>&1 &
+	l=$!
+	echo "$l" >> "$HOLD_DIR/pids"
+	assertTrue "looping" "wait_file $W/ready 300"
+	mp_load
+	i=0
+	while [ "$(sysval settling)" != 0 ] && [ $i -lt 30 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	assertEquals "settled within 3 s" 0 "$(sysval settling)"
+	i=0
+	while [ "$(mpmu-probe vm)" != OK ] && [ $i -lt 10 ]; do usleep 100000; i=$((i + 1)); done
+	assertEquals "VMs are let in" OK "$(mpmu-probe vm)"
+	release "$l"
+}
+
 # The original of inherited copies, its task gone (EXIT, in no context) and
 # its fd kept by a child: counted at load through its copy, so that a copy
 # admitted without a record (none could be allocated) cannot outlive the
