@@ -168,9 +168,14 @@ test_an_exited_original_is_counted_through_its_copies() {
 	mpmu-race orphan-copies "$W/ready" "$W/fork" "$W/exit" > "$W/out" 2>&1 &
 	assertTrue "B is ready" "wait_file $W/ready 300"
 	mp_load_debug
-	assertEquals "B's copy and its exited original" 2 "$(sysval include_guest_events)"
+	# perf may swap the contexts of A and B (clones of one another) at a
+	# context switch: then B's task holds the original, in its context,
+	# and A's exit took the copy.  Either way every live event counts.
+	n=$(sysval include_guest_events)
+	assertTrue "B's copy and its exited original, or the original alone ($n)" \
+		"[ $n -eq 2 ] || [ $n -eq 1 ]"
 	json=$(mpmuctl -j events | tr -d ' \n')
-	assertEquals "the original's opener is gone (its copy belongs to it too)" 2 \
+	assertEquals "the original's opener is gone (its copy belongs to it too)" "$n" \
 		"$(echo "$json" | grep -o '"owner_gone":true' | wc -l)"
 	assertEquals "none is the kernel's" 0 "$(echo "$json" | grep -o '"kernel":true' | wc -l)"
 	echo 1 > /sys/module/mediated_pmu/parameters/fail_alloc_every
