@@ -910,20 +910,49 @@ static pid_t fork_with_pid(pid_t want)
  * must tell the impostor apart.  Prints "OK opener=O holder=H impostor=I",
  * then creates FILE and waits for SIGTERM, which it passes on.
  */
+static pid_t opener_holder_impostor(pid_t *opener_out, pid_t *holder_out);
+
 static int cmd_reuse_pid(int argc, char **argv)
 {
-	pid_t opener, holder = -1, impostor;
-	int pipefd[2], fd, status;
+	pid_t opener, holder = -1, impostor = -1;
+	int fd, try;
 
 	if (argc != 2 || strcmp(argv[0], "--hold"))
 		return fprintf(stderr, "reuse-pid: need --hold FILE\n"), 2;
 	/* The holder, orphaned when the opener exits, comes back to us. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/*
+	 * A process that lives on (a kernel thread started at that moment) may
+	 * take the opener's PID first: start over with a new opener.
+	 */
+	for (try = 0; try < 5 && impostor < 0; try++)
+		impostor = opener_holder_impostor(&opener, &holder);
+	if (impostor < 0)
+		return 1;
+	printf("OK opener=%d holder=%d impostor=%d\n", (int)opener, (int)holder, (int)impostor);
+	fflush(stdout);
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	wait_for_term();
+	kill(holder, SIGTERM);
+	kill(impostor, SIGTERM);
+	waitpid(impostor, NULL, 0);
+	waitpid(holder, NULL, 0);
+	return 0;
+}
+
+/* One try: the impostor's PID, or -1 (the holder is gone again). */
+static pid_t opener_holder_impostor(pid_t *opener_out, pid_t *holder_out)
+{
+	pid_t opener, holder = -1, impostor;
+	int pipefd[2], fd, status;
+
 	if (pipe(pipefd))
-		return report(errno);
+		return report(errno), -1;
 	opener = fork();
 	if (opener < 0)
-		return report(errno);
+		return report(errno), -1;
 	if (opener == 0) {
 		close(pipefd[0]);
 		fd = blocking_event();
@@ -942,7 +971,7 @@ static int cmd_reuse_pid(int argc, char **argv)
 	close(pipefd[1]);
 	if (read(pipefd[0], &holder, sizeof(holder)) != sizeof(holder) || holder <= 0) {
 		waitpid(opener, NULL, 0);
-		return fprintf(stderr, "reuse-pid: the opener failed\n"), 1;
+		return fprintf(stderr, "reuse-pid: the opener failed\n"), -1;
 	}
 	close(pipefd[0]);
 	waitpid(opener, &status, 0);
@@ -954,19 +983,12 @@ static int cmd_reuse_pid(int argc, char **argv)
 	impostor = fork_with_pid(opener);
 	if (impostor < 0) {
 		kill(holder, SIGTERM);
-		return 1;
+		waitpid(holder, NULL, 0);
+		return -1;
 	}
-	printf("OK opener=%d holder=%d impostor=%d\n", (int)opener, (int)holder, (int)impostor);
-	fflush(stdout);
-	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0)
-		close(fd);
-	wait_for_term();
-	kill(holder, SIGTERM);
-	kill(impostor, SIGTERM);
-	waitpid(impostor, NULL, 0);
-	waitpid(holder, NULL, 0);
-	return 0;
+	*opener_out = opener;
+	*holder_out = holder;
+	return impostor;
 }
 
 /*
