@@ -125,6 +125,18 @@ release_all_and_check_zero() {
 	return 0
 }
 
+# Wait up to 10 s for the module to stop waiting for perf_event_open()
+# calls begun before it armed (settling), then for its rescan.
+wait_settled() {
+	i=0
+	while [ "$(sysval settling)" != 0 ] && [ $i -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	# The rescan after the wait runs in the same work item: give it a turn.
+	usleep 200000
+}
+
 # Write $2 to sysfs file $1 in one write(2); prints OK or the errno name.
 syswrite() {
 	mpmu-probe write "$SYS/$1" "$2"

@@ -38,16 +38,6 @@ wait_file() {
 	[ -e "$1" ]
 }
 
-wait_settled() {
-	i=0
-	while [ "$(sysval settling)" != 0 ] && [ $i -lt 100 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	# The rescan after the wait runs in the same work item: give it a turn.
-	usleep 200000
-}
-
 # Start mpmu-race open-window; prints its pid once the opener is past the
 # LSM hook and waiting for the context mutex.
 start_window() {

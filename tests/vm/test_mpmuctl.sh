@@ -116,9 +116,7 @@ test_settling_calls_make_status_and_check_say_not_ready() {
 	assertContains "$out" "Checking for perf_event_open() calls settling"
 	assertContains "$out" "FAIL (1 perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running"
 	touch "$w/release"
-	i=0
-	while [ "$(sysval settling)" != 0 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
-	usleep 200000	# the rescan after the wait, in the same work item
+	wait_settled
 	out=$(json status)
 	assertEquals "settled" 0 "$(echo "$out" | jsonq .settling)"
 	assertEquals "the late event blocks" 1 "$(echo "$out" | jsonq .include_guest_events)"
