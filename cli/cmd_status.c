@@ -39,6 +39,8 @@ json_object *status_json(const struct mpmu_status *st)
 	json_object_object_add(o, "kvm_symbol", failed && *st->kvm_symbol ?
 			       json_object_new_string(st->kvm_symbol) : NULL);
 	json_object_object_add(o, "settling", json_object_new_int64(st->settling));
+	json_object_object_add(o, "native", mpmu_native_name(st) ?
+			       json_object_new_string(mpmu_native_name(st)) : NULL);
 	json_object_object_add(o, "ready", json_object_new_boolean(mpmu_status_ready(st)));
 	json_object_object_add(o, "version", json_object_new_string(st->version));
 	return o;
@@ -47,6 +49,7 @@ json_object *status_json(const struct mpmu_status *st)
 static const struct out_col status_fields[] = {
 	{ "version", "version:" },
 	{ "mode", "mode:" },
+	{ "native", "kernel's own knob:" },
 	{ "enabled", "enabled:" },
 	{ "kvm_hooks_text", "KVM hooks:" },
 	{ "guarded_pmus", "guarded PMUs:" },

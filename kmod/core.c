@@ -761,6 +761,7 @@ void mpmu_get_status(struct mpmu_status *st)
 	unsigned long flags;
 
 	mpmu_hooks_kvm_state(&st->kvm_hooks, &st->kvm_error, &st->kvm_symbol);
+	st->native = mpmu_hooks_native();
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	st->enabled = mpmu_enabled;
 	st->mode = mpmu_mode;
@@ -902,6 +903,16 @@ int mpmu_walk_rejections(unsigned long *pos,
 	}
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 	return stop;
+}
+
+/* A KVM vendor module started or stopped using the kernel's own knob. */
+void mpmu_set_mode(enum mpmu_mode mode)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_mode = mode;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 }
 
 void mpmu_core_init(bool enable, enum mpmu_mode mode)

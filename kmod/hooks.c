@@ -28,6 +28,7 @@
  * when it goes.  Handlers only call into core.c, which never sleeps.
  */
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -340,11 +341,121 @@ void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **sym
 	*symbol = kvm_state == MPMU_KVM_HOOKS_FAILED ? kvm_symbol : NULL;
 }
 
+/*
+ * --- the kernel's own knob (Linux 7.0+) ---
+ *
+ * Where perf_create_mediated_pmu() exists, KVM takes that knob itself, but
+ * only when its vendor module was loaded with enable_mediated_pmu=Y (and
+ * kept it: KVM clears it without a capable PMU).  Then the module only
+ * observes (never arbitrate twice); otherwise it arbitrates (never leave a
+ * host unarbitrated).  Re-evaluated when a vendor module goes live or goes
+ * away, when no VM can exist.
+ */
+static const char *const kvm_vendors[] = { "kvm_amd", "kvm_intel" };
+static bool native_present;
+static unsigned long native_users;	/* bit per kvm_vendors[] entry */
+
+static int kvm_vendor(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvm_vendors); i++)
+		if (!strcmp(name, kvm_vendors[i]))
+			return i;
+	return -1;
+}
+
+/* The value of a loaded module's bool parameter @name (false if none). */
+static bool module_bool_param(const struct module *mod, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < mod->num_kp; i++)
+		if (!strcmp(mod->kp[i].name, name) && mod->kp[i].ops == &param_ops_bool)
+			return *(bool *)mod->kp[i].arg;
+	return false;
+}
+
+static enum mpmu_mode native_mode(void)
+{
+	return native_present && native_users ? MPMU_MODE_OBSERVE : MPMU_MODE_ARBITRATE;
+}
+
+static void native_update(int vendor, bool uses)
+{
+	enum mpmu_mode before = native_mode();
+
+	lockdep_assert_held(&hooks_mutex);
+	if (uses)
+		__set_bit(vendor, &native_users);
+	else
+		__clear_bit(vendor, &native_users);
+	if (native_mode() == before)
+		return;
+	mpmu_set_mode(native_mode());
+	pr_info("%s %s the kernel's own mediated PMU knob: %s\n", kvm_vendors[vendor],
+		uses ? "uses" : "no longer uses",
+		native_mode() == MPMU_MODE_OBSERVE ? "observing" : "arbitrating");
+}
+
+/*
+ * At load: a vendor module loaded before this one.  Its parameter is read
+ * where the admin reads it (this is module init, not a request handler).
+ */
+static bool vendor_param_from_sysfs(const char *vendor)
+{
+	char path[80], buf[4] = "";
+	struct file *file;
+	loff_t pos = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/enable_mediated_pmu", vendor);
+	file = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(file))
+		return false;
+	kernel_read(file, buf, sizeof(buf) - 1, &pos);
+	filp_close(file, NULL);
+	return buf[0] == 'Y' || buf[0] == '1';
+}
+
+/* Mode at load; the module notifier follows vendor modules from then on. */
+enum mpmu_mode mpmu_hooks_detect_mode(void)
+{
+	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
+	int i;
+
+	native_present = !register_kprobe(&kp);
+	if (native_present)
+		unregister_kprobe(&kp);
+	guard(mutex)(&hooks_mutex);
+	for (i = 0; native_present && i < ARRAY_SIZE(kvm_vendors); i++)
+		if (vendor_param_from_sysfs(kvm_vendors[i]))
+			__set_bit(i, &native_users);
+	return native_mode();
+}
+
+enum mpmu_native mpmu_hooks_native(void)
+{
+	guard(mutex)(&hooks_mutex);
+	if (!native_present)
+		return MPMU_NATIVE_ABSENT;
+	return native_users ? MPMU_NATIVE_IN_USE : MPMU_NATIVE_UNUSED;
+}
+
 static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
 			     void *data)
 {
 	struct module *mod = data;
+	int vendor = kvm_vendor(mod->name);
 
+	if (vendor >= 0 && native_present) {
+		guard(mutex)(&hooks_mutex);
+		/* LIVE: after its init, which may have turned the knob off. */
+		if (action == MODULE_STATE_LIVE)
+			native_update(vendor, module_bool_param(mod, "enable_mediated_pmu"));
+		else if (action == MODULE_STATE_GOING)
+			native_update(vendor, false);
+		return NOTIFY_DONE;
+	}
 	if (strcmp(mod->name, "kvm"))
 		return NOTIFY_DONE;
 
@@ -379,7 +490,7 @@ int mpmu_hooks_init(void)
 	int maxactive = max(PERF_MAXACTIVE_MIN,
 			    PERF_MAXACTIVE_PER_CPU * (int)num_possible_cpus());
 	const char *symbol = NULL;
-	int ret;
+	int ret, i;
 
 	krp_event_alloc.maxactive = maxactive;
 	krp_kernel_counter.maxactive = maxactive;
@@ -398,6 +509,9 @@ int mpmu_hooks_init(void)
 
 	guard(mutex)(&hooks_mutex);
 	kvm_arm(false);
+	/* A vendor module that went live before the notifier was there. */
+	for (i = 0; native_present && i < ARRAY_SIZE(kvm_vendors); i++)
+		native_update(i, vendor_param_from_sysfs(kvm_vendors[i]));
 	return 0;
 }
 
@@ -422,15 +536,4 @@ void mpmu_hooks_exit(void)
 	 * rmmod -f (CONFIG_MODULE_FORCE_UNLOAD=y on Debian).
 	 */
 	synchronize_rcu_tasks();
-}
-
-/* A kernel with the native knob (Linux 7.0+) must not be arbitrated twice. */
-enum mpmu_mode mpmu_hooks_detect_mode(void)
-{
-	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
-
-	if (register_kprobe(&kp))
-		return MPMU_MODE_ARBITRATE;
-	unregister_kprobe(&kp);
-	return MPMU_MODE_OBSERVE;
 }

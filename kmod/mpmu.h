@@ -115,6 +115,7 @@ void mpmu_pmus_for_each(mpmu_pmu_fn fn, void *data);
 /* core.c: the policy. */
 extern struct mutex mpmu_config_mutex;
 void mpmu_core_init(bool enable, enum mpmu_mode mode);
+void mpmu_set_mode(enum mpmu_mode mode);
 void mpmu_core_exit(void);
 int mpmu_vm_create(const void *kvm);
 void mpmu_vm_destroy(const void *kvm);
@@ -137,6 +138,7 @@ void mpmu_forget_vms(void);
 struct mpmu_status {
 	bool enabled;
 	enum mpmu_mode mode;
+	enum mpmu_native native;
 	enum mpmu_kvm_hooks kvm_hooks;
 	int kvm_error;
 	const char *kvm_symbol;	/* static string, or NULL */
@@ -191,6 +193,7 @@ void mpmu_settle_request(void);
 int mpmu_hooks_init(void);
 void mpmu_hooks_exit(void);
 enum mpmu_mode mpmu_hooks_detect_mode(void);
+enum mpmu_native mpmu_hooks_native(void);
 void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **symbol);
 
 /* sysfs.c */

@@ -50,7 +50,8 @@ static int put_status(struct sk_buff *skb)
 			      MPMU_A_PAD) ||
 	    nla_put_string(skb, MPMU_A_STATUS_VERSION, MPMU_VERSION) ||
 	    nla_put_u8(skb, MPMU_A_STATUS_KVM_HOOKS, st.kvm_hooks) ||
-	    nla_put_u32(skb, MPMU_A_STATUS_SETTLING, st.settling))
+	    nla_put_u32(skb, MPMU_A_STATUS_SETTLING, st.settling) ||
+	    nla_put_u8(skb, MPMU_A_STATUS_NATIVE, st.native))
 		return -EMSGSIZE;
 	if (st.kvm_hooks == MPMU_KVM_HOOKS_FAILED &&
 	    (nla_put_s32(skb, MPMU_A_STATUS_KVM_ERROR, st.kvm_error) ||

@@ -140,6 +140,23 @@ static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute mode_attr = __ATTR_RO(mode);
 
+/* The kernel's own knob: "absent", "unused" or "in-use" (SPEC §3a). */
+static ssize_t native_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	static const char *const names[] = {
+		[MPMU_NATIVE_ABSENT] = "absent",
+		[MPMU_NATIVE_UNUSED] = "unused",
+		[MPMU_NATIVE_IN_USE] = "in-use",
+	};
+	struct mpmu_status st;
+
+	mpmu_get_status(&st);
+	return sysfs_emit(buf, "%s\n", names[st.native]);
+}
+
+static struct kobj_attribute native_attr = __ATTR_RO(native);
+
 /*
  * "armed", "no-kvm", or "failed <symbol> <errno>": VMs created while the
  * KVM probes are not armed bypass the knob, and status says so.
@@ -177,6 +194,7 @@ static struct attribute *mpmu_attrs[] = {
 	&counter_attrs[3].attr.attr,	/* rejected_vms */
 	&counter_attrs[4].attr.attr,	/* rejected_events */
 	&mode_attr.attr,
+	&native_attr.attr,
 	&version_attr.attr,
 	&kvm_hooks_attr.attr,
 	&counter_attrs[5].attr.attr,	/* settling */

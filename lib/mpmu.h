@@ -39,6 +39,8 @@ struct mpmu_status {
 	int kvm_error;			/* with MPMU_KVM_HOOKS_FAILED: negative errno */
 	char kvm_symbol[MPMU_SYMBOL_LEN];	/* with FAILED: the function not probed */
 	uint32_t settling;		/* perf calls begun before arming, still running */
+	bool native_known;		/* the module said (else native is meaningless) */
+	enum mpmu_native native;	/* the kernel's own knob */
 	bool valid;			/* a reply arrived */
 };
 
@@ -144,6 +146,8 @@ int mpmu_monitor_read(struct mpmu_client *monitor, enum mpmu_family_change *chan
 
 const char *mpmu_note_kind_name(enum mpmu_notify_kind kind);
 const char *mpmu_mode_name(enum mpmu_mode mode);
+/* "absent", "unused", "in-use", or NULL when the module did not say. */
+const char *mpmu_native_name(const struct mpmu_status *st);
 
 /* The Prometheus textfile (textfile.c); write() is atomic (rename). */
 int mpmu_textfile_format(FILE *f, const struct mpmu_status *st, uint64_t drains);

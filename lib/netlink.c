@@ -37,6 +37,7 @@ static struct nla_policy policy[MPMU_A_MAX + 1] = {
 	[MPMU_A_STATUS_KVM_ERROR] = { .type = NLA_U32 },	/* s32 */
 	[MPMU_A_STATUS_KVM_SYMBOL] = { .type = NLA_STRING },
 	[MPMU_A_STATUS_SETTLING] = { .type = NLA_U32 },
+	[MPMU_A_STATUS_NATIVE] = { .type = NLA_U8 },
 	[MPMU_A_HOLDER_PID] = { .type = NLA_U32 },
 	[MPMU_A_HOLDER_COMM] = { .type = NLA_STRING },
 	[MPMU_A_HOLDER_VM_ID] = { .type = NLA_U64 },
@@ -248,6 +249,9 @@ static int on_status(struct nl_msg *msg, void *data)
 	copy_str(st->kvm_symbol, sizeof(st->kvm_symbol), tb[MPMU_A_STATUS_KVM_SYMBOL]);
 	if (tb[MPMU_A_STATUS_SETTLING])
 		st->settling = nla_get_u32(tb[MPMU_A_STATUS_SETTLING]);
+	st->native_known = tb[MPMU_A_STATUS_NATIVE];
+	if (st->native_known)
+		st->native = nla_get_u8(tb[MPMU_A_STATUS_NATIVE]);
 	if (tb[MPMU_A_STATUS_GUARDED_PMUS]) {
 		nla_for_each_nested(pos, tb[MPMU_A_STATUS_GUARDED_PMUS], rem) {
 			if (nla_type(pos) != MPMU_A_PMU_NAME || st->nr_guarded == MPMU_MAX_GUARDED)
@@ -610,4 +614,16 @@ const char *mpmu_note_kind_name(enum mpmu_notify_kind kind)
 const char *mpmu_mode_name(enum mpmu_mode mode)
 {
 	return mode == MPMU_MODE_OBSERVE ? "observe" : "arbitrate";
+}
+
+const char *mpmu_native_name(const struct mpmu_status *st)
+{
+	if (!st->native_known)
+		return NULL;
+	switch (st->native) {
+	case MPMU_NATIVE_ABSENT: return "absent";
+	case MPMU_NATIVE_UNUSED: return "unused";
+	case MPMU_NATIVE_IN_USE: return "in-use";
+	default: return NULL;
+	}
 }

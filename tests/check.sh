@@ -7,7 +7,8 @@
 #   build: W=1 clean for each kernel (inside the VM tier)
 #   pkg:   .deb and .rpm build and lint clean, hold what they promise; DKMS
 #          builds for each kernel; the libvirt hook as libvirtd runs it
-#   vm:    the module in QEMU guests of each installed kernel
+#   vm:    the module in QEMU guests of each installed kernel, and of
+#          Debian's newest 7.x kernels (tests/tools/kernels-7x fetches them)
 #   sysd:  mpmud under systemd in a Debian guest
 #   pkgvm: the .debs installed with apt in a Debian guest, rebooted, removed
 set -uo pipefail
@@ -208,6 +209,9 @@ tier() {	# name, command...
 }
 
 tier pkg tests/pkg/host.sh
+# Debian's newest 7.x kernels (trixie-backports) and the trixie chroot their
+# module is built in, cached outside the tree: the VM tier boots them too.
+tally "7.x kernels and the trixie build chroot are in the cache" tests/tools/kernels-7x
 tier vm tests/vm/run.sh
 # The reliability suite's figures, as docs/reliability.md shows them.
 echo "--- reliability figures of this run:"

@@ -3,7 +3,9 @@
 # Install the Debian packages that building and testing need: the three
 # supported kernels with their headers (the VM tier boots them), QEMU,
 # busybox, shunit2, the kernel sources (checkpatch.pl lives there),
-# libsystemd for mpmud, debootstrap for the systemd guest's image, and the
+# libsystemd for mpmud, debootstrap for the systemd guest's image and the
+# trixie chroot the 7.x module builds in (tests/tools/kernels-7x, which also
+# needs the Debian archive keyring for its private apt state), and the
 # Debian and RPM packaging tools (with their linters) and DKMS, and clang
 # with libFuzzer for the parsers' fuzz targets; perf, whose "perf bench"
 # make bench runs in the guest as an outside check of its own figures.
@@ -13,7 +15,7 @@ set -euo pipefail
 packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
-	debootstrap e2fsprogs
+	debootstrap e2fsprogs debian-archive-keyring util-linux
 	libxml2-utils
 	debhelper dh-dkms dkms openssl lintian rpm rpmlint bash-completion qemu-utils
 	clang libclang-rt-14-dev linux-perf

@@ -23,6 +23,7 @@
  *     KVM_HOOKS (u8)          enum mpmu_kvm_hooks: are VM creations seen?
  *     KVM_ERROR (s32)         with KVM_HOOKS_FAILED: the errno of the probe
  *     KVM_SYMBOL (string)     with KVM_HOOKS_FAILED: the function not probed
+ *     NATIVE (u8)             enum mpmu_native: the kernel's own knob
  *     SETTLING (u32)          perf_event_open() calls begun before the
  *                             hooks were armed or the guarded PMUs
  *                             changed, still running: VM creation is
@@ -81,6 +82,13 @@
 enum mpmu_mode {
 	MPMU_MODE_ARBITRATE,	/* this module enforces the knob */
 	MPMU_MODE_OBSERVE,	/* the kernel does, natively */
+};
+
+/* The kernel's own knob (SPEC §3a): MODE follows it. */
+enum mpmu_native {
+	MPMU_NATIVE_ABSENT,	/* no perf_create_mediated_pmu(): this module arbitrates */
+	MPMU_NATIVE_UNUSED,	/* present, no KVM vendor module uses it: arbitrate */
+	MPMU_NATIVE_IN_USE,	/* a vendor module has enable_mediated_pmu=Y: observe */
 };
 
 enum mpmu_kvm_hooks {
@@ -165,6 +173,7 @@ enum mpmu_attr {
 	MPMU_A_STATUS_KVM_ERROR,
 	MPMU_A_STATUS_KVM_SYMBOL,
 	MPMU_A_STATUS_SETTLING,
+	MPMU_A_STATUS_NATIVE,
 	__MPMU_A_MAX,
 };
 

@@ -6,12 +6,17 @@
 #   tests/vm/run.sh [-s SUITES] [-T TESTS] [-t STRESS_SECONDS] [KERNEL_VERSION...]
 #
 # Default kernels: every installed 6.1 / 6.12 / 6.12-rt amd64 kernel with
-# headers.  Prints "PASS|FAIL <kernel> <test>" lines and, last,
+# headers, and the 7.x kernels tests/tools/kernels-7x keeps in $MPMU_CACHE
+# (default /var/cache/mediated_pmu): those boot from their extracted tree
+# (k-<kver>/ as a root prefix) and the module is built for them in the
+# cached trixie chroot, since their headers need gcc-14 and glibc >= 2.38.
+# Prints "PASS|FAIL <kernel> <test>" lines and, last,
 # "vm: N passed, N failed".  Exit status 0 only when all passed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${MPMU_BUILD:-$top/build/vm}
+cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
 suites=""
 tests=""
 stress=60
@@ -31,6 +36,25 @@ default_kernels() {
 		v=${v#/boot/vmlinuz-}
 		[ -d "/usr/src/linux-headers-$v" ] && [ -d "/lib/modules/$v" ] && echo "$v"
 	done
+	# The list the last tests/tools/kernels-7x run made available.
+	[ -f "$cache/kernels-7x.list" ] || return 0
+	while read -r v; do
+		[ -f "$cache/k-$v/.extracted" ] && echo "$v"
+	done < "$cache/kernels-7x.list"
+}
+
+# Where a kernel's files are: "" for an installed kernel (/boot,
+# /lib/modules, /usr/src), else the tree kernels-7x extracted it into.
+kernel_root() {
+	local kver=$1
+	if [ -e "/boot/vmlinuz-$kver" ] && [ -d "/lib/modules/$kver" ]; then
+		echo ""
+	elif [ -f "$cache/k-$kver/.extracted" ]; then
+		echo "$cache/k-$kver"
+	else
+		echo "vm: kernel $kver is neither installed nor in $cache" >&2
+		return 1
+	fi
 }
 
 kernels=("$@")
@@ -43,11 +67,11 @@ fi
 
 # Load order of kvm-amd and what it needs, from modules.dep.
 kvm_modules() {
-	local kver=$1 line deps m
-	line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "/lib/modules/$kver/modules.dep")
+	local kver=$1 root=$2 line deps m
+	line=$(grep -E '/kvm-amd\.ko(\.xz)?:' "$root/lib/modules/$kver/modules.dep")
 	deps=${line#*:}
 	for m in $(echo "$deps" | tr ' ' '\n' | tac) "${line%%:*}"; do
-		echo "/lib/modules/$kver/$m"
+		echo "$root/lib/modules/$kver/$m"
 	done
 }
 
@@ -55,27 +79,67 @@ kvm_modules() {
 # DKMS builds), or the helper from its directory; W=1, no warning.
 # kmod-debug is the fault-injection build, made as the README says: the
 # tree's own Makefile with MPMU_FAULT_INJECT=y.
+# A kernel with a root prefix is built in the trixie chroot (in_chroot):
+# there $build/<kver> is /build and the headers are where they expect to be.
 build_kmod() {
-	local kver=$1 name=$2 dir=$build/$1/$2
-	local how=(-C "/usr/src/linux-headers-$kver" M="$dir" modules)
+	local kver=$1 name=$2 root=$3 dir=$build/$1/$2 src=$build/$1/$2
+	local run=()
+	[ -z "$root" ] || { run=(in_chroot "$root" "$build/$kver"); src=/build/$name; }
+	local how=(-C "/usr/src/linux-headers-$kver" M="$src" modules)
 	rm -rf "$dir" && mkdir -p "$dir"
 	case $name in
 	kmod) make -s -C "$top/kmod" dist DISTDIR="$dir" ;;
 	kmod-debug)
 		make -s -C "$top/kmod" dist DISTDIR="$dir"
-		how=(-C "$dir" KDIR="/usr/src/linux-headers-$kver" MPMU_FAULT_INJECT=y)
+		how=(-C "$src" KDIR="/usr/src/linux-headers-$kver" MPMU_FAULT_INJECT=y)
 		;;
 	*) cp "$top/tests/vm/$name"/* "$dir"/ ;;
 	esac
-	make -s "${how[@]}" W=1 \
+	"${run[@]}" make -s "${how[@]}" W=1 \
 		> "$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if grep -E "warning|error" "$dir/build.log" >&2; then
 		return 1
 	fi
 }
 
+# Run a command in the trixie chroot with a kernel tree's headers and a
+# module tree in place: root, builddir, command...
+# It runs in a mount namespace of its own (unshare -m, private
+# propagation): the two builds xargs -P 2 runs at once each see their own
+# kernel's headers at the same paths, nothing shows on the host, and every
+# mount goes with the namespace when the command ends, failed or killed.
+# The trap unmounts in order as well, for a clean exit.
+# Mounted read-only: usr/src (linux-headers-<kver>, -common, and the
+# linux-kbuild-<ver> symlink to ../lib/linux-kbuild-<ver>) and
+# usr/lib/linux-kbuild-<ver>.  /proc: 7.x's objtool reads the stack limit
+# from it ("read_stack_limit: fopen failed").
+in_chroot() {
+	local root=$1 dir=$2
+	shift 2
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	unshare -m --propagation private bash -euc '
+		root=$1 dir=$2 ch=$3
+		shift 3
+		undo() { umount -R "$ch/usr/src" "$ch/proc" "$ch/build" 2> /dev/null || true
+			for k in "$ch"/usr/lib/linux-kbuild-*; do
+				umount "$k" 2> /dev/null || true
+			done; }
+		trap undo EXIT
+		mount --bind -o ro "$root/usr/src" "$ch/usr/src"
+		for k in "$root"/usr/lib/linux-kbuild-*; do
+			mkdir -p "$ch/usr/lib/${k##*/}"
+			mount --bind -o ro "$k" "$ch/usr/lib/${k##*/}"
+		done
+		mount -t proc proc "$ch/proc"
+		mount --bind "$dir" "$ch/build"
+		chroot "$ch" "$@"' in_chroot "$root" "$dir" "$cache/trixie-chroot" "$@"
+}
+
 build_module() {
-	build_kmod "$1" kmod && build_kmod "$1" kmod-debug && build_kmod "$1" kcounter
+	local root
+	root=$(kernel_root "$1") || return 1
+	build_kmod "$1" kmod "$root" && build_kmod "$1" kmod-debug "$root" &&
+		build_kmod "$1" kcounter "$root"
 }
 
 # A dynamically linked program and the libraries ldd says it needs.
@@ -90,7 +154,7 @@ copy_dynamic() {
 }
 
 build_initramfs() {
-	local kver=$1 root=$build/$1/root ko out
+	local kver=$1 root=$build/$1/root kroot=$2 ko out
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,usr/bin,lib/mpmu,tests,proc,sys,dev,tmp}
 	cp /bin/busybox "$root/bin/busybox"
@@ -114,7 +178,7 @@ build_initramfs() {
 	cp "$build/$kver/kmod-debug/mediated_pmu.ko" "$root/lib/mpmu/mediated_pmu-debug.ko"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
 	: > "$root/lib/mpmu/kvm.order"
-	for ko in $(kvm_modules "$kver"); do
+	for ko in $(kvm_modules "$kver" "$kroot"); do
 		out=$root/lib/mpmu/$(basename "${ko%.xz}")
 		case $ko in
 		*.xz) xz -dc "$ko" > "$out" ;;
@@ -128,11 +192,11 @@ build_initramfs() {
 # slab_nomerge keeps the module's record cache apart in /proc/slabinfo, for
 # the leak check of the stress.
 boot() {
-	local kver=$1 log=$build/$1/console.log
+	local kver=$1 kroot=$2 log=$build/$1/console.log
 	timeout --foreground 1500 qemu-system-x86_64 \
 		$("$top/tests/tools/qemu-cpu") \
 		-smp 2 -m 1G -nographic -no-reboot -nodefaults -serial stdio \
-		-kernel "/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
+		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=5 slab_nomerge mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
 		< /dev/null > "$log" 2>&1 || true
 }
@@ -142,14 +206,15 @@ report() {
 }
 
 run_kernel() {
-	local kver=$1
+	local kver=$1 kroot
 	if ! build_module "$kver"; then
 		echo "FAIL $kver module-builds-with-W=1-and-no-warnings"
 		return
 	fi
 	echo "PASS $kver module-builds-with-W=1-and-no-warnings"
-	build_initramfs "$kver"
-	boot "$kver"
+	kroot=$(kernel_root "$kver")
+	build_initramfs "$kver" "$kroot"
+	boot "$kver" "$kroot"
 	report "$kver" 2> "$build/$kver/details.log"
 }
 
@@ -168,8 +233,9 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 -pthread $(pkg-config --cflags libnl-gen
 make -s -C "$top" user SANITIZE=1 O=build/asan
 make -s -C "$top" user
 
-export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules
-export top build suites tests stress
+export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules \
+	kernel_root in_chroot
+export top build cache suites tests stress
 results=$build/results.txt
 printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"
 sort -k2,2 -s "$results"

@@ -27,7 +27,7 @@ test_the_guest_cpu_has_no_cmpxchg16b() {
 
 test_sysfs_files_have_the_spec_modes() {
 	for f in refcount holders include_guest_events rejected_vms \
-		 rejected_events unmanaged_vms mode version kvm_hooks settling; do
+		 rejected_events unmanaged_vms mode version kvm_hooks settling native; do
 		assertEquals "$f mode" 444 "$(stat -c %a "$SYS/$f")"
 	done
 	assertEquals "enabled mode" 644 "$(stat -c %a "$SYS/enabled")"
@@ -44,6 +44,7 @@ test_fresh_load_is_armed_and_empty() {
 	assertEquals software "$(sysval guarded_pmus)"
 	assertEquals armed "$(sysval kvm_hooks)"
 	assertEquals 0 "$(sysval settling)"
+	assertEquals "the kernel's own knob" "$(native_expected)" "$(sysval native)"
 	assertNotNull "version" "$(sysval version)"
 	assertEquals "param enable" Y "$(cat /sys/module/mediated_pmu/parameters/enable)"
 	assertEquals "param guarded_pmus" software \
@@ -382,6 +383,42 @@ test_root_of_a_user_namespace_cannot_change() {
 	done
 	assertEquals 1 "$(sysval enabled)"
 	assertEquals software "$(sysval guarded_pmus)"
+}
+
+# Linux 7.0+ has the knob natively; KVM uses it only with its vendor
+# module's enable_mediated_pmu=Y (kept only with a capable PMU, which TCG
+# has not).  Never twice, never neither: observe exactly while it is used.
+native_expected() {
+	case $(uname -r) in
+	[0-6].*) echo absent ;;
+	*) echo unused ;;
+	esac
+}
+
+test_mode_follows_the_vendor_modules_use_of_the_native_knob() {
+	if [ "$(native_expected)" = absent ]; then
+		assertEquals absent "$(sysval native)"
+		assertEquals arbitrate "$(sysval mode)"
+		assertFalse "no such KVM parameter before 7.0" \
+			"[ -e /sys/module/kvm_amd/parameters/enable_mediated_pmu ]"
+		return
+	fi
+	for want in Y N; do
+		rmmod kvm_amd
+		insmod "$(grep kvm-amd /lib/mpmu/kvm.order)" enable_mediated_pmu=$want
+		used=$(cat /sys/module/kvm_amd/parameters/enable_mediated_pmu)
+		echo "figure: enable_mediated_pmu=$want kept as $used under TCG"
+		if [ "$used" = Y ]; then
+			assertEquals "in use ($want)" "in-use observe" "$(sysval native) $(sysval mode)"
+		else
+			assertEquals "not used ($want)" "unused arbitrate" "$(sysval native) $(sysval mode)"
+			assertEquals "arbitrated ($want)" EBUSY "$(hold_event --cpu 0 > /dev/null; mpmu-probe vm)"
+			release_all
+		fi
+	done
+	# Loaded after the vendor module: read at load.
+	mp_load
+	assertEquals "at load" "unused arbitrate" "$(sysval native) $(sysval mode)"
 }
 
 test_zz_kernel_log_is_clean() {
