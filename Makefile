@@ -154,6 +154,7 @@ checkpatch: deps
 
 style: checkpatch
 	$(MAKE) -C kmod style
+	$(MAKE) -C kmod style SOURCES=$(CURDIR)/tests/vm/native/kvm-intel.c
 
 check: deps checkpatch
 	tests/check.sh

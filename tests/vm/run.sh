@@ -135,11 +135,22 @@ in_chroot() {
 		chroot "$ch" "$@"' in_chroot "$root" "$dir" "$cache/trixie-chroot" "$@"
 }
 
+# Whether a kernel's headers declare the native knob (Linux 7.0+); their
+# Makefile includes the tree that has include/.
+has_native_knob() {
+	local kver=$1 root=$2 src
+	src=$(sed -n 's|^include \(.*\)/Makefile$|\1|p' "$root/usr/src/linux-headers-$kver/Makefile")
+	grep -qw perf_create_mediated_pmu "$root$src/include/linux/perf_event.h"
+}
+
+# native: the test stand-in for a KVM vendor module using the native knob.
 build_module() {
 	local root
 	root=$(kernel_root "$1") || return 1
+	rm -rf "$build/$1/native"
 	build_kmod "$1" kmod "$root" && build_kmod "$1" kmod-debug "$root" &&
-		build_kmod "$1" kcounter "$root"
+		build_kmod "$1" kcounter "$root" &&
+		{ ! has_native_knob "$1" "$root" || build_kmod "$1" native "$root"; }
 }
 
 # A dynamically linked program and the libraries ldd says it needs.
@@ -163,6 +174,7 @@ build_initramfs() {
 	rm -f "$root/tests/run.sh"
 	cp /usr/bin/shunit2 "$root/usr/bin/shunit2"
 	cp "$build/mpmu-probe" "$root/bin/mpmu-probe"
+	cp "$build/mpmu-native" "$root/bin/mpmu-native"
 	copy_dynamic "$top/build/asan/mpmuctl" "$root" /usr/bin/mpmuctl
 	# make bench times the optimised build, not the sanitized one.
 	copy_dynamic "$top/build/user/mpmuctl" "$root" /usr/bin/mpmuctl-opt
@@ -177,6 +189,9 @@ build_initramfs() {
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
 	cp "$build/$kver/kmod-debug/mediated_pmu.ko" "$root/lib/mpmu/mediated_pmu-debug.ko"
 	cp "$build/$kver/kcounter/mpmu_kcounter.ko" "$root/lib/mpmu/"
+	if [ -f "$build/$kver/native/kvm-intel.ko" ]; then
+		cp "$build/$kver/native/kvm-intel.ko" "$root/lib/mpmu/kvm-intel-native.ko"
+	fi
 	: > "$root/lib/mpmu/kvm.order"
 	for ko in $(kvm_modules "$kver" "$kroot"); do
 		out=$root/lib/mpmu/$(basename "${ko%.xz}")
@@ -221,6 +236,8 @@ run_kernel() {
 mkdir -p "$build"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
 	-o "$build/mpmu-probe" "$top/tests/vm/mpmu-probe.c"
+cc -std=gnu11 -Wall -Wextra -Werror -O2 -static \
+	-o "$build/mpmu-native" "$top/tests/vm/native/mpmu-native.c"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags json-c) \
 	-o "$build/jsonq" "$top/tests/vm/jsonq.c" $(pkg-config --libs json-c)
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
@@ -234,7 +251,7 @@ make -s -C "$top" user SANITIZE=1 O=build/asan
 make -s -C "$top" user
 
 export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules \
-	kernel_root in_chroot
+	kernel_root in_chroot has_native_knob
 export top build cache suites tests stress
 results=$build/results.txt
 printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"
