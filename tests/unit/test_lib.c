@@ -559,8 +559,16 @@ TEST(status_verdict_and_kvm_hooks)
 	st.enabled = false;
 	CHECK(!mpmu_status_ready(&st));
 	st.enabled = true;
+	/* Observing, the kernel's knob decides: only its blockers count. */
 	st.mode = MPMU_MODE_OBSERVE;
+	st.enabled = false;
+	st.settling = 2;
+	CHECK(mpmu_status_ready(&st));
+	st.include_guest_events = 1;
 	CHECK(!mpmu_status_ready(&st));
+	st.include_guest_events = 0;
+	st.settling = 0;
+	st.enabled = true;
 
 	st.kvm_hooks_known = false;		/* not said: no claim either way */
 	st.mode = MPMU_MODE_ARBITRATE;
