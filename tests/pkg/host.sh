@@ -92,6 +92,26 @@ dkms_deb_holds_the_module_source() {
 }
 
 tally "make deb builds mediated-pmu-dkms and mpmu-tools (and the source package)" make -s deb
+
+# The release tarball carries its MANIFEST: the package targets work from
+# it unpacked, where there is no git; a bare copy of the tree says what to do.
+packages_build_from_the_release_tarball() {
+	local d=$out/dist tree
+	rm -rf "$d" && mkdir -p "$d" && make -s dist > /dev/null || return 1
+	tar -C "$d" -xzf "build/mediated-pmu-$version.tar.gz" || return 1
+	tree=$d/mediated-pmu-$version
+	[ ! -e "$tree/.git" ] && [ -f "$tree/MANIFEST" ] || return 1
+	make -s -C "$tree" deb > "$d/deb.log" 2>&1 || { tail -20 "$d/deb.log"; return 1; }
+	make -s -C "$tree" rpm > "$d/rpm.log" 2>&1 || { tail -20 "$d/rpm.log"; return 1; }
+	ls "$tree/build/deb/mpmu-tools_${version}_amd64.deb" \
+		"$tree/build/deb/mediated-pmu-dkms_${version}_all.deb" \
+		"$tree"/build/rpm/RPMS/x86_64/mpmu-tools-"$version"-*.rpm || return 1
+	rm "$tree/MANIFEST"
+	make -s -C "$tree" deb > "$d/bare.log" 2>&1 && return 1
+	grep -q "neither a git work tree nor a release tarball (no MANIFEST); run 'make dist'" "$d/bare.log"
+}
+tally "make dist: make deb and make rpm work from the unpacked tarball, without git" \
+	packages_build_from_the_release_tarball
 tally "lintian: no error and no unexplained warning" lintian_clean
 tally "mpmu-tools.deb holds the programs, unit, man pages, completion, hook, modules-load.d" \
 	tools_deb_holds_the_promised_files
