@@ -32,6 +32,7 @@ static int __init mpmu_init(void)
 	ret = mpmu_pool_init();
 	if (ret)
 		return ret;
+	mpmu_pool_debugfs_init();
 
 	mutex_lock(&mpmu_config_mutex);
 	ret = mpmu_pmus_init(guarded_pmus);
@@ -86,6 +87,7 @@ err_pmus:
 	mpmu_pmus_exit();
 err_unlock:
 	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_debugfs_exit();
 	mpmu_pool_exit();
 	return ret;
 }
@@ -101,6 +103,7 @@ static void __exit mpmu_exit(void)
 	mutex_lock(&mpmu_config_mutex);
 	mpmu_pmus_exit();
 	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_debugfs_exit();
 	mpmu_pool_exit();
 }
 

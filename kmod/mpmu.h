@@ -88,6 +88,8 @@ void mpmu_pool_exit(void);
 struct mpmu_rec *mpmu_rec_alloc(void);
 void mpmu_rec_free(struct mpmu_rec *rec);
 int mpmu_pool_fill(unsigned int nr);
+void mpmu_pool_debugfs_init(void);
+void mpmu_pool_debugfs_exit(void);
 
 /*
  * The type an event was opened with.  6.12 routes cpu-clock and task-clock

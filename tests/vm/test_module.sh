@@ -117,8 +117,10 @@ test_exclude_guest_events_work_while_a_vm_holds() {
 
 test_unguarded_pmu_events_work_while_a_vm_holds() {
 	v=$(hold_vm)
+	assertEquals "a VM holds the knob" 1 "$(sysval refcount)"
+	assertEquals "so a guarded one is refused" EOPNOTSUPP "$(mpmu-probe event --cpu 0)"
 	assertEquals "tracepoint" OK "$(mpmu-probe event --pmu tracepoint --cpu 0)"
-	assertEquals 0 "$(sysval rejected_events)"
+	assertEquals "only the guarded one refused" 1 "$(sysval rejected_events)"
 	release "$v"
 }
 
