@@ -2,9 +2,11 @@
 # mediated_pmu: top-level build and test entry points.
 #
 #   make              build kmod/mediated_pmu.ko for KDIR (default: running kernel)
-#   make check        every test tier; ends with one "N passed, N failed" line
+#   make check        every test tier; ends with "N passed, N failed, N skipped"
 #   make demo         boot a throwaway guest and tell the story
 #   make style        checkpatch --strict on the module
+#   make dist         the release tarball build/mediated-pmu-<version>.tar.gz
+#                     (with a MANIFEST: deb, rpm and the rest work from it)
 #
 # check and demo install the Debian packages they lack (tests/deps.sh).
 
@@ -119,9 +121,27 @@ install-module: module
 # Packages, built from a copy of the tree in build/: .deb (with the source
 # package) and .rpm.
 PKG_TREE = build/$(1)/mediated-pmu-$(VERSION)
-# The tree as git sees it (tracked and new files, never build products).
+# The source files, NUL-separated: in a git work tree what git sees
+# (tracked and new files, never build products); in an unpacked release
+# tarball (make dist) what its MANIFEST lists.
+list_sources = if [ -e .git ]; then git ls-files -z -co --exclude-standard; \
+	elif [ -f MANIFEST ]; then tr '\n' '\0' < MANIFEST; \
+	else echo "make: $(CURDIR) is neither a git work tree nor a release tarball (no MANIFEST); run 'make dist' in the git tree" >&2; \
+	exit 1; fi
 stage_tree = rm -rf build/$(1) && mkdir -p $(PKG_TREE) && \
-	git ls-files -z -co --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(PKG_TREE)
+	{ $(list_sources); } > build/$(1).files && \
+	tar -cf - --null -T build/$(1).files | tar -xf - -C $(PKG_TREE)
+
+# The release tarball, build/mediated-pmu-<version>.tar.gz: the source files
+# and a MANIFEST of them, so that every target here, the packages too, works
+# from the unpacked tarball, without git.
+DIST = build/mediated-pmu-$(VERSION).tar.gz
+dist:
+	$(call stage_tree,dist)
+	cd $(call PKG_TREE,dist) && { find . \( -type f -o -type l \) -printf '%P\n'; echo MANIFEST; } | \
+		LC_ALL=C sort -u > MANIFEST
+	tar -C build/dist --owner=0 --group=0 --sort=name -czf $(DIST) mediated-pmu-$(VERSION)
+	@echo $(DIST)
 
 deb:
 	$(call stage_tree,deb)
@@ -133,10 +153,9 @@ deb:
 # rpmbuild --nodeps: a Debian build machine has no RPM database to check
 # BuildRequires against (the Debian packages provide them).
 RPM_TOP = $(CURDIR)/build/rpm
-rpm:
-	$(call stage_tree,rpm)
-	mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/SPECS
-	tar -C build/rpm -czf $(RPM_TOP)/SOURCES/mediated-pmu-$(VERSION).tar.gz mediated-pmu-$(VERSION)
+rpm: dist
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/SPECS
+	cp $(DIST) $(RPM_TOP)/SOURCES/
 	sed 's/@VERSION@/$(VERSION)/' packaging/rpm/mediated-pmu.spec.in > $(RPM_TOP)/SPECS/mediated-pmu.spec
 	rpmbuild -ba --nodeps --define "_topdir $(RPM_TOP)" $(RPM_TOP)/SPECS/mediated-pmu.spec \
 		> $(RPM_TOP)/build.log 2>&1 || { tail -40 $(RPM_TOP)/build.log; exit 1; }
@@ -198,4 +217,4 @@ clean:
 	-$(MAKE) -C kmod clean KDIR=$(KDIR)
 	rm -rf build
 
-.PHONY: all module user install install-module uninstall deb rpm bench fuzz unit deps checkpatch style check demo clean
+.PHONY: all module user install install-module uninstall dist deb rpm bench fuzz unit deps checkpatch style check demo clean

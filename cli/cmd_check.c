@@ -29,6 +29,46 @@ static void line(struct check *c, const char *what, bool pass, const char *hint)
 	printf(pass ? "\n" : " (%s)\n", hint);
 }
 
+static void check_include_guest_events(struct check *c, const struct mpmu_status *st)
+{
+	char hint[160];
+
+	snprintf(hint, sizeof(hint),
+		 "%u include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain",
+		 st->include_guest_events);
+	line(c, "for include-guest perf events", !st->include_guest_events, hint);
+}
+
+/*
+ * Observe mode: the kernel's own knob decides (KVM takes it at a VM's first
+ * vCPU and fails KVM_CREATE_VCPU with EBUSY while include-guest events
+ * live on the PMUs it guards); this module's switch and hooks play no part.
+ */
+static void check_observed(struct check *c, const struct mpmu_status *st)
+{
+	line(c, "for the kernel's own knob (observe mode)", true, NULL);
+	check_include_guest_events(c, st);
+}
+
+static void check_arbitrated(struct check *c, const struct mpmu_status *st)
+{
+	char hint[MPMU_SYMBOL_LEN + 160], hooks[MPMU_SYMBOL_LEN + 64];
+
+	line(c, "if arbitration is enabled", st->enabled,
+	     "arbitration is disabled; try: mpmuctl enable");
+	mpmu_kvm_hooks_failure(st, hooks, sizeof(hooks));
+	snprintf(hint, sizeof(hint),
+		 "the module could not hook KVM (%s): VMs would bypass the knob; see: dmesg",
+		 hooks);
+	line(c, "if VM creation is hooked",
+	     !st->kvm_hooks_known || st->kvm_hooks != MPMU_KVM_HOOKS_FAILED, hint);
+	snprintf(hint, sizeof(hint),
+		 "%u perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running; VMs are refused until they end; retry shortly",
+		 st->settling);
+	line(c, "for perf_event_open() calls settling", !st->settling, hint);
+	check_include_guest_events(c, st);
+}
+
 const struct argp check_argp = {
 	.doc = "Preflight for a VM start: exit 0 if a VM would get the knob now.",
 };
@@ -38,7 +78,7 @@ int cmd_check(const union verb_opts *opts)
 	struct check c = { .reasons = json_object_new_array(), .ready = true };
 	struct mpmu_client *client = NULL;
 	struct mpmu_status st;
-	char hint[MPMU_SYMBOL_LEN + 160], hooks[MPMU_SYMBOL_LEN + 64];
+	char hint[160];
 	json_object *obj;
 	int ret;
 
@@ -54,29 +94,16 @@ int cmd_check(const union verb_opts *opts)
 		 ret == -ENOENT ? "the module is not loaded; try: modprobe mediated_pmu" :
 				  strerror(-ret));
 	line(&c, "for the mediated_pmu module", !ret, hint);
-	if (!ret) {
-		line(&c, "if this module arbitrates", st.mode == MPMU_MODE_ARBITRATE,
-		     "the kernel arbitrates natively");
-		line(&c, "if arbitration is enabled", st.enabled,
-		     "arbitration is disabled; try: mpmuctl enable");
-		mpmu_kvm_hooks_failure(&st, hooks, sizeof(hooks));
-		snprintf(hint, sizeof(hint),
-			 "the module could not hook KVM (%s): VMs would bypass the knob; see: dmesg",
-			 hooks);
-		line(&c, "if VM creation is hooked",
-		     !st.kvm_hooks_known || st.kvm_hooks != MPMU_KVM_HOOKS_FAILED, hint);
-		snprintf(hint, sizeof(hint),
-			 "%u perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running; VMs are refused until they end; retry shortly",
-			 st.settling);
-		line(&c, "for perf_event_open() calls settling", !st.settling, hint);
-		snprintf(hint, sizeof(hint),
-			 "%u include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain",
-			 st.include_guest_events);
-		line(&c, "for include-guest perf events", !st.include_guest_events, hint);
-	}
+	if (!ret && st.mode == MPMU_MODE_OBSERVE)
+		check_observed(&c, &st);
+	else if (!ret)
+		check_arbitrated(&c, &st);
 
 	obj = json_object_new_object();
 	json_object_object_add(obj, "ready", json_object_new_boolean(c.ready));
+	/* Which knob the answer is about: the kernel's own, or this module's. */
+	json_object_object_add(obj, "knob", ret ? NULL : json_object_new_string(
+		st.mode == MPMU_MODE_OBSERVE ? "kernel" : "module"));
 	json_object_object_add(obj, "reasons", c.reasons);
 	if (g.json)
 		out_json(obj);

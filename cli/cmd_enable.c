@@ -25,6 +25,12 @@ int cmd_enable_disable(bool enable)
 			"mpmuctl: see them with: mpmuctl holders\n");
 		return EXIT_REFUSED;
 	}
+	if (ret == -EOPNOTSUPP) {
+		fprintf(stderr, "mpmuctl: Failed to %s arbitration: KVM uses the kernel's own mediated PMU knob (observe mode), which has no switch\n"
+			"mpmuctl: load kvm_amd/kvm_intel with enable_mediated_pmu=N to have this module arbitrate\n",
+			enable ? "enable" : "disable");
+		return EXIT_REFUSED;
+	}
 	if (ret)
 		return report_error(ret, enable ? "enable arbitration" : "disable arbitration");
 	if (g.json) {

@@ -68,9 +68,12 @@ static void print_verdict(const struct mpmu_status *st)
 
 	mpmu_kvm_hooks_failure(st, hooks, sizeof(hooks));
 	why[0] = '\0';
-	if (st->mode != MPMU_MODE_ARBITRATE)
-		snprintf(why, sizeof(why), "the kernel arbitrates natively (observe mode)");
-	else if (!st->enabled)
+	if (st->mode == MPMU_MODE_OBSERVE) {
+		/* The kernel's knob decides: only its blockers matter. */
+		if (st->include_guest_events)
+			snprintf(why, sizeof(why),
+				 "include-guest perf events exist on the PMUs the kernel guards (mpmuctl events; mpmuctl drain)");
+	} else if (!st->enabled)
 		snprintf(why, sizeof(why), "arbitration is disabled (mpmuctl enable)");
 	else if (st->kvm_hooks_known && st->kvm_hooks == MPMU_KVM_HOOKS_FAILED)
 		snprintf(why, sizeof(why),

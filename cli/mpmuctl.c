@@ -127,7 +127,8 @@ static char *global_help(int key, const char *text, void *input)
 		   "  1   refused or failed; check: not ready\n"
 		   "  64  usage error\n"
 		   "  69  the mediated_pmu module is not loaded\n"
-		   "  75  drain timed out with blocking events left\n"
+		   "  75  drain timed out with blocking events left; restore: VMs hold\n"
+		   "      the knob, nothing changed (try again later)\n"
 		   "  77  permission denied (changes need CAP_SYS_ADMIN; holders, events\n"
 		   "      and drain need CAP_SYS_ADMIN or CAP_PERFMON)");
 	fclose(f);

@@ -44,6 +44,10 @@ static bool mpmu_rescan_pending;	/* a hook found an original uncounted */
 static enum mpmu_mode mpmu_mode;
 static unsigned int mpmu_nr_events;
 static unsigned int mpmu_nr_unmanaged;
+/* Observe mode: references on the kernel's own knob taken since load. */
+static unsigned int mpmu_nr_native;
+/* Observe mode: the guarded set arbitration goes back to. */
+static void *mpmu_arbitrate_set;
 static unsigned long mpmu_nr_rejected_vms;
 static unsigned long mpmu_nr_rejected_events;
 static u64 mpmu_vm_seq;
@@ -63,6 +67,7 @@ static DEFINE_HASHTABLE(mpmu_events, 12);
 static DEFINE_HASHTABLE(mpmu_creators, 6);	/* tasks creating kernel counters */
 
 #define MPMU_GET_UNMANAGED 1
+#define MPMU_GET_OBSERVED 2
 
 /*
  * Record a transition, with the counters as they are after it, and have
@@ -150,7 +155,9 @@ static int mpmu_get(void)
 		return 0;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	if (!mpmu_enabled || mpmu_mode != MPMU_MODE_ARBITRATE)
+	if (mpmu_mode == MPMU_MODE_OBSERVE)
+		ret = MPMU_GET_OBSERVED;
+	else if (!mpmu_enabled)
 		ret = MPMU_GET_UNMANAGED;
 	else if (refcount_inc_not_zero(&mpmu_holders))
 		ret = 0;
@@ -227,7 +234,11 @@ static void vm_release(struct mpmu_rec *rec)
 	mpmu_rec_free(rec);
 }
 
-/* kvm_arch_init_vm() entry: take the knob for a new VM, or refuse it. */
+/*
+ * kvm_arch_init_vm() entry: take the knob for a new VM, or refuse it.  In
+ * observe mode the kernel's knob is taken later, at the first vCPU, and
+ * the native hooks see that.
+ */
 int mpmu_vm_create(const void *kvm)
 {
 	struct mpmu_rec *rec, *stale;
@@ -237,6 +248,8 @@ int mpmu_vm_create(const void *kvm)
 	int ret;
 
 	ret = mpmu_get();
+	if (ret == MPMU_GET_OBSERVED)
+		return 0;
 	if (ret < 0) {
 		raw_spin_lock_irqsave(&mpmu_lock, flags);
 		mpmu_nr_rejected_vms++;
@@ -331,6 +344,8 @@ void mpmu_forget_vms(void)
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	hash_for_each_safe(mpmu_vms, bkt, tmp, rec, node) {
+		if (rec->vm.native)	/* not a struct kvm: see native_key() */
+			continue;
 		hash_del(&rec->node);
 		hlist_add_head(&rec->node, &gone);
 	}
@@ -343,6 +358,107 @@ void mpmu_forget_vms(void)
 		WARN_ON_ONCE(rec->vm.managed);
 		vm_release(rec);
 	}
+}
+
+/*
+ * --- the kernel's own knob (observe mode) ---
+ *
+ * perf_create_mediated_pmu() and perf_release_mediated_pmu() take no
+ * argument: a reference is the process that took it.  Its record sits in
+ * the VM table (holders dumps list it like a VM) under a key that no
+ * struct kvm can have, the process's tgid, so that the release finds the
+ * record of the releasing process in one bucket.
+ */
+static const void *native_key(pid_t tgid)
+{
+	return (const void *)(unsigned long)tgid;
+}
+
+static struct mpmu_rec *native_find(pid_t tgid)
+{
+	struct mpmu_rec *rec;
+
+	hash_for_each_possible(mpmu_vms, rec, node, (unsigned long)native_key(tgid))
+		if (rec->vm.native && rec->key == native_key(tgid))
+			return rec;
+	return NULL;
+}
+
+/*
+ * A reference given back by a task of another process (the last user of a
+ * VM's file, say): the oldest record goes.  Only then is the table walked.
+ */
+static struct mpmu_rec *native_oldest(void)
+{
+	struct mpmu_rec *rec, *oldest = NULL;
+	unsigned int bkt;
+
+	hash_for_each(mpmu_vms, bkt, rec, node)
+		if (rec->vm.native && (!oldest || rec->seq < oldest->seq))
+			oldest = rec;
+	return oldest;
+}
+
+/* perf_create_mediated_pmu() returned @ret to the current task. */
+void mpmu_native_created(int ret)
+{
+	struct mpmu_rec *rec;
+	unsigned long flags;
+	unsigned int events;
+	u64 vm_id = 0;
+
+	if (ret) {
+		raw_spin_lock_irqsave(&mpmu_lock, flags);
+		mpmu_nr_rejected_vms++;
+		events = mpmu_nr_events;
+		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+		pr_info_ratelimited("the kernel refuses the mediated PMU to pid %d (%s): error %d, %u include-guest perf events on the PMUs it guards\n",
+				    task_tgid_nr(current), current->comm, ret, events);
+		note(MPMU_NOTIFY_VM_REJECTED, task_tgid_nr(current), current->comm,
+		     0, NULL);
+		return;
+	}
+
+	/* No record (no memory): counted, only missing from the list. */
+	rec = mpmu_rec_alloc();
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	mpmu_nr_native++;
+	if (rec) {
+		vm_fill(rec, native_key(task_tgid_nr(current)), current, true);
+		rec->vm.native = true;
+		rec->seq = ++mpmu_rec_seq;
+		hash_add(mpmu_vms, &rec->node, (unsigned long)rec->key);
+		mpmu_gen++;
+		vm_id = rec->vm.id;
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	note(MPMU_NOTIFY_VM_ACQUIRED, task_tgid_nr(current), current->comm,
+	     vm_id, NULL);
+}
+
+/*
+ * perf_release_mediated_pmu() entry.  A reference taken before the module
+ * was loaded was never counted: its release is not either.
+ */
+void mpmu_native_released(void)
+{
+	struct mpmu_rec *rec = NULL;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	if (mpmu_nr_native) {
+		mpmu_nr_native--;
+		rec = native_find(task_tgid_nr(current)) ?: native_oldest();
+		if (rec) {
+			hash_del(&rec->node);
+			mpmu_gen++;
+		}
+	}
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	if (!rec)
+		return;
+	note(MPMU_NOTIFY_VM_RELEASED, rec->vm.pid, rec->vm.comm, rec->vm.id, NULL);
+	mpmu_rec_free(rec);
 }
 
 static bool event_is_kernel(void)
@@ -420,7 +536,7 @@ int mpmu_event_create(struct perf_event *event)
 	struct mpmu_rec *rec, *stale;
 	unsigned long flags;
 	unsigned int holders;
-	bool kernel, rescan;
+	bool kernel, rescan, native_refused = false;
 	u8 guard;
 
 	if (event->attr.exclude_guest || !mpmu_pmus_match(event, &guard))
@@ -434,6 +550,18 @@ int mpmu_event_create(struct perf_event *event)
 	if (kernel && event->attr.exclude_host && !event->parent)
 		goto out_admit;
 
+	/*
+	 * Observe mode: the kernel refuses this event right after the LSM
+	 * hook (mediated_pmu_account_event(), while its knob is held).  It is
+	 * counted here, where the module sees it; the count can miss a refusal
+	 * that races with the first reference being taken (between the
+	 * kernel's increment and the return probe) or the last being given
+	 * back (between the entry probe and the kernel's decrement).  The
+	 * event is recorded as usual: its free removes the record.
+	 */
+	native_refused = mpmu_mode == MPMU_MODE_OBSERVE && mpmu_nr_native;
+	if (native_refused)
+		mpmu_nr_rejected_events++;
 	holders = refcount_read(&mpmu_holders);
 	/* Refusing an inherited copy would make fork() fail: never do that. */
 	if (holders && !event->parent && mpmu_mode == MPMU_MODE_ARBITRATE) {
@@ -448,6 +576,9 @@ int mpmu_event_create(struct perf_event *event)
 		     current->comm, 0, mpmu_pmus_name(guard));
 		return -EOPNOTSUPP;
 	}
+	/* Observing, the kernel decides: only the count misses the event. */
+	if (!rec && mpmu_mode == MPMU_MODE_OBSERVE)
+		goto out_admit;
 	if (!rec && event->parent) {
 		/*
 		 * Never fail fork().  A copy holds a reference on the event it
@@ -489,6 +620,13 @@ out_admit:
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 	if (rec)
 		mpmu_rec_free(rec);
+	if (native_refused) {
+		pr_info_ratelimited("the kernel refuses an include-guest perf event on PMU %s by pid %d (%s): VMs hold its mediated PMU knob\n",
+				    mpmu_pmus_name(guard), task_tgid_nr(current),
+				    current->comm);
+		note(MPMU_NOTIFY_EVENT_REJECTED, task_tgid_nr(current),
+		     current->comm, 0, mpmu_pmus_name(guard));
+	}
 	return 0;
 }
 
@@ -683,7 +821,9 @@ int mpmu_set_enabled(bool enable)
 	int ret = 0;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
-	if (!enable && refcount_read(&mpmu_holders))
+	if (mpmu_mode == MPMU_MODE_OBSERVE)
+		ret = -EOPNOTSUPP;	/* the kernel decides */
+	else if (!enable && refcount_read(&mpmu_holders))
 		ret = -EBUSY;
 	else
 		mpmu_enabled = enable;
@@ -711,6 +851,8 @@ int mpmu_set_guarded(const char *names)
 
 	lockdep_assert_held(&mpmu_config_mutex);
 
+	if (mpmu_mode == MPMU_MODE_OBSERVE)
+		return -EOPNOTSUPP;	/* the kernel guards what it guards */
 	ret = mpmu_pmus_parse(names, false, &set);
 	if (ret)
 		return ret;
@@ -766,7 +908,8 @@ void mpmu_get_status(struct mpmu_status *st)
 	st->enabled = mpmu_enabled;
 	st->mode = mpmu_mode;
 	st->settling = mpmu_settling;
-	st->refcount = refcount_read(&mpmu_holders);
+	st->refcount = mpmu_mode == MPMU_MODE_OBSERVE ? mpmu_nr_native :
+			refcount_read(&mpmu_holders);
 	st->include_guest_events = mpmu_nr_events;
 	st->unmanaged_vms = mpmu_nr_unmanaged;
 	st->rejected_vms = mpmu_nr_rejected_vms;
@@ -905,20 +1048,90 @@ int mpmu_walk_rejections(unsigned long *pos,
 	return stop;
 }
 
-/* A KVM vendor module started or stopped using the kernel's own knob. */
-void mpmu_set_mode(enum mpmu_mode mode)
+/*
+ * Guard what @mode guards: in observe mode the PMUs the kernel's knob
+ * guards, else the set arbitration had (kept aside meanwhile).  Returns
+ * the set to free.  What exists is counted by the caller.
+ */
+static int mode_apply(enum mpmu_mode mode, void **to_free)
 {
 	unsigned long flags;
+	void *set, *old;
+	int ret;
 
+	*to_free = NULL;
+	if (mode == MPMU_MODE_OBSERVE) {
+		ret = mpmu_pmus_native(&set);
+		if (ret)
+			return ret;
+	} else {
+		set = mpmu_arbitrate_set;
+		mpmu_arbitrate_set = NULL;
+	}
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
 	mpmu_mode = mode;
+	mpmu_scanning = true;
 	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	old = mpmu_pmus_swap(set);
+	if (mode == MPMU_MODE_OBSERVE)
+		mpmu_arbitrate_set = old;
+	else
+		*to_free = old;
+	return 0;
 }
 
-void mpmu_core_init(bool enable, enum mpmu_mode mode)
+/* At load, before the first scan. */
+int mpmu_mode_init(enum mpmu_mode mode)
+{
+	void *old;
+	int ret;
+
+	lockdep_assert_held(&mpmu_config_mutex);
+	if (mode == mpmu_mode)
+		return 0;
+	ret = mode_apply(mode, &old);
+	mpmu_pmus_free(old);
+	return ret;
+}
+
+/*
+ * A KVM vendor module started or stopped using the kernel's own knob (no
+ * VM of its can exist yet, or any more).  The events counted so far were
+ * matched against the other set: match them again, and count what exists
+ * as after a guarded_pmus change (scan, then settle the calls running).
+ */
+int mpmu_mode_switch(enum mpmu_mode mode)
+{
+	int ret, pending;
+	void *old;
+
+	lockdep_assert_held(&mpmu_config_mutex);
+	if (mode == mpmu_mode)
+		return 0;
+	ret = mode_apply(mode, &old);
+	if (ret)
+		return ret;
+	events_rematch();
+	mpmu_pmus_free(old);
+	pending = mpmu_settle_start();
+	ret = pending < 0 ? pending : mpmu_scan(false);
+	if (ret) {
+		/* VMs stay refused until a background scan succeeds. */
+		mpmu_settle_drop();
+		mpmu_settle_request();
+		return ret;
+	}
+	if (pending)
+		mpmu_settle_go();
+	else
+		mpmu_scan_end();
+	return 0;
+}
+
+void mpmu_core_init(bool enable)
 {
 	mpmu_enabled = enable;
-	mpmu_mode = mode;
+	mpmu_mode = MPMU_MODE_ARBITRATE;
 }
 
 /* No hook runs any more and no VM holds the knob: drop every record. */
@@ -935,4 +1148,6 @@ void mpmu_core_exit(void)
 		mpmu_rec_free(rec);
 	hash_for_each_safe(mpmu_creators, bkt, tmp, rec, node)
 		mpmu_rec_free(rec);
+	mpmu_pmus_free(mpmu_arbitrate_set);
+	mpmu_arbitrate_set = NULL;
 }

@@ -341,6 +341,16 @@ void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **sym
 	*symbol = kvm_state == MPMU_KVM_HOOKS_FAILED ? kvm_symbol : NULL;
 }
 
+static void report_missed(const struct hook *hooks, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (hooks[i].krp && hooks[i].krp->nmissed)
+			pr_warn("%s: %d return probes missed\n",
+				hooks[i].krp->kp.symbol_name, hooks[i].krp->nmissed);
+}
+
 /*
  * --- the kernel's own knob (Linux 7.0+) ---
  *
@@ -348,19 +358,33 @@ void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **sym
  * only when its vendor module was loaded with enable_mediated_pmu=Y (and
  * kept it: KVM clears it without a capable PMU).  Then the module only
  * observes (never arbitrate twice); otherwise it arbitrates (never leave a
- * host unarbitrated).  Re-evaluated when a vendor module goes live or goes
- * away, when no VM can exist.
+ * host unarbitrated).  Re-evaluated when a vendor module goes live (after
+ * its init, which may clear the parameter) or away: no VM of it can exist
+ * then.  Both functions are probed whenever they exist, so that every
+ * reference on the kernel's knob is seen, whoever takes it:
+ *
+ *   perf_create_mediated_pmu()   kretprobe: a holder, or a refusal (-EBUSY)
+ *   perf_release_mediated_pmu()  kprobe: a holder fewer
  */
 static const char *const kvm_vendors[] = { "kvm_amd", "kvm_intel" };
 static bool native_present;
 static unsigned long native_users;	/* bit per kvm_vendors[] entry */
+
+/* Module names compare with '-' and '_' alike, as kmod does. */
+static bool module_name_is(const char *name, const char *want)
+{
+	for (; *name && *want; name++, want++)
+		if (*name != *want && !(strchr("-_", *name) && strchr("-_", *want)))
+			return false;
+	return *name == *want;
+}
 
 static int kvm_vendor(const char *name)
 {
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(kvm_vendors); i++)
-		if (!strcmp(name, kvm_vendors[i]))
+		if (module_name_is(name, kvm_vendors[i]))
 			return i;
 	return -1;
 }
@@ -381,7 +405,8 @@ static enum mpmu_mode native_mode(void)
 	return native_present && native_users ? MPMU_MODE_OBSERVE : MPMU_MODE_ARBITRATE;
 }
 
-static void native_update(int vendor, bool uses)
+/* Returns true when the mode changes. */
+static bool native_update(int vendor, bool uses)
 {
 	enum mpmu_mode before = native_mode();
 
@@ -391,11 +416,11 @@ static void native_update(int vendor, bool uses)
 	else
 		__clear_bit(vendor, &native_users);
 	if (native_mode() == before)
-		return;
-	mpmu_set_mode(native_mode());
+		return false;
 	pr_info("%s %s the kernel's own mediated PMU knob: %s\n", kvm_vendors[vendor],
 		uses ? "uses" : "no longer uses",
-		native_mode() == MPMU_MODE_OBSERVE ? "observing" : "arbitrating");
+		native_mode() == MPMU_MODE_OBSERVE ? "observing it" : "arbitrating");
+	return true;
 }
 
 /*
@@ -417,28 +442,101 @@ static bool vendor_param_from_sysfs(const char *vendor)
 	return buf[0] == 'Y' || buf[0] == '1';
 }
 
-/* Mode at load; the module notifier follows vendor modules from then on. */
-enum mpmu_mode mpmu_hooks_detect_mode(void)
-{
-	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
-	int i;
-
-	native_present = !register_kprobe(&kp);
-	if (native_present)
-		unregister_kprobe(&kp);
-	guard(mutex)(&hooks_mutex);
-	for (i = 0; native_present && i < ARRAY_SIZE(kvm_vendors); i++)
-		if (vendor_param_from_sysfs(kvm_vendors[i]))
-			__set_bit(i, &native_users);
-	return native_mode();
-}
-
 enum mpmu_native mpmu_hooks_native(void)
 {
 	guard(mutex)(&hooks_mutex);
 	if (!native_present)
 		return MPMU_NATIVE_ABSENT;
 	return native_users ? MPMU_NATIVE_IN_USE : MPMU_NATIVE_UNUSED;
+}
+
+static int native_create_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	mpmu_native_created((int)regs_return_value(regs));
+	return 0;
+}
+
+static int native_release_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	mpmu_native_released();
+	return 0;
+}
+
+static struct kretprobe krp_native_create = {
+	.kp.symbol_name = "perf_create_mediated_pmu",
+	.handler = native_create_ret,
+};
+
+static struct kprobe kp_native_release = {
+	.symbol_name = "perf_release_mediated_pmu",
+	.pre_handler = native_release_pre,
+};
+
+/* The release first: a reference is never seen taken and not given back. */
+static const struct hook native_hooks[] = {
+	{ .kp = &kp_native_release },
+	{ .krp = &krp_native_create },
+};
+
+/*
+ * A kernel that has one of the two functions must have both, and both
+ * probed: otherwise it would be observed wrong, or arbitrated twice.
+ */
+static int native_arm(void)
+{
+	const char *symbol = NULL;
+	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
+	struct kprobe kp2 = { .symbol_name = "perf_release_mediated_pmu" };
+	bool create, release;
+	int ret;
+
+	create = !register_kprobe(&kp);
+	if (create)
+		unregister_kprobe(&kp);
+	release = !register_kprobe(&kp2);
+	if (release)
+		unregister_kprobe(&kp2);
+	if (!create && !release)
+		return 0;	/* no native knob (before Linux 7.0) */
+	ret = hooks_register(native_hooks, ARRAY_SIZE(native_hooks), &symbol);
+	if (ret) {
+		pr_err("cannot probe %s, the kernel's own knob: %d; not loading\n",
+		       symbol, ret);
+		return ret;
+	}
+	native_present = true;
+	return 0;
+}
+
+static void native_disarm(void)
+{
+	if (!native_present)
+		return;
+	report_missed(native_hooks, ARRAY_SIZE(native_hooks));
+	hooks_unregister(native_hooks, ARRAY_SIZE(native_hooks));
+}
+
+/*
+ * A KVM vendor module went live or away: follow its use of the kernel's
+ * knob.  Lock order: config mutex, then hooks mutex (mpmu.h).
+ */
+static void vendor_notify(struct module *mod, int vendor, unsigned long action)
+{
+	bool changed = false;
+	int ret;
+
+	if (action != MODULE_STATE_LIVE && action != MODULE_STATE_GOING)
+		return;
+	guard(mutex)(&mpmu_config_mutex);
+	scoped_guard(mutex, &hooks_mutex)
+		changed = native_update(vendor, action == MODULE_STATE_LIVE &&
+					module_bool_param(mod, "enable_mediated_pmu"));
+	if (!changed)
+		return;
+	ret = mpmu_mode_switch(native_mode());
+	if (ret)
+		pr_err("counting for the new mode failed: %d; VMs are refused until a rescan succeeds\n",
+		       ret);
 }
 
 static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
@@ -448,12 +546,7 @@ static int kvm_module_notify(struct notifier_block *nb, unsigned long action,
 	int vendor = kvm_vendor(mod->name);
 
 	if (vendor >= 0 && native_present) {
-		guard(mutex)(&hooks_mutex);
-		/* LIVE: after its init, which may have turned the knob off. */
-		if (action == MODULE_STATE_LIVE)
-			native_update(vendor, module_bool_param(mod, "enable_mediated_pmu"));
-		else if (action == MODULE_STATE_GOING)
-			native_update(vendor, false);
+		vendor_notify(mod, vendor, action);
 		return NOTIFY_DONE;
 	}
 	if (strcmp(mod->name, "kvm"))
@@ -471,19 +564,12 @@ static struct notifier_block kvm_module_nb = {
 	.notifier_call = kvm_module_notify,
 };
 
-static void report_missed(const struct hook *hooks, int nr)
-{
-	int i;
-
-	for (i = 0; i < nr; i++)
-		if (hooks[i].krp && hooks[i].krp->nmissed)
-			pr_warn("%s: %d return probes missed\n",
-				hooks[i].krp->kp.symbol_name, hooks[i].krp->nmissed);
-}
-
 /*
  * Arm every hook: perf first (so that events created from now on are seen
- * before any VM can be), then KVM now if it is loaded, and whenever it is.
+ * before any VM can be), the kernel's own knob's, then KVM now if it is
+ * loaded, and whenever it is.  Then the mode, from the vendor modules
+ * loaded now (the notifier follows them from here on; one that goes live
+ * meanwhile waits for the config mutex, held by the caller).
  */
 int mpmu_hooks_init(void)
 {
@@ -492,27 +578,47 @@ int mpmu_hooks_init(void)
 	const char *symbol = NULL;
 	int ret, i;
 
+	lockdep_assert_held(&mpmu_config_mutex);
 	krp_event_alloc.maxactive = maxactive;
 	krp_kernel_counter.maxactive = maxactive;
+	/* perf_create_mediated_pmu() may sleep on its mutex. */
+	krp_native_create.maxactive = maxactive;
 
 	ret = hooks_register(perf_hooks, ARRAY_SIZE(perf_hooks), &symbol);
 	if (ret) {
 		pr_err("cannot probe %s: %d\n", symbol, ret);
 		return ret;
 	}
+	ret = native_arm();
+	if (ret)
+		goto err_perf;
 
 	ret = register_module_notifier(&kvm_module_nb);
-	if (ret) {
-		hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
-		return ret;
-	}
+	if (ret)
+		goto err_native;
 
-	guard(mutex)(&hooks_mutex);
-	kvm_arm(false);
-	/* A vendor module that went live before the notifier was there. */
-	for (i = 0; native_present && i < ARRAY_SIZE(kvm_vendors); i++)
-		native_update(i, vendor_param_from_sysfs(kvm_vendors[i]));
+	scoped_guard(mutex, &hooks_mutex) {
+		kvm_arm(false);
+		for (i = 0; native_present && i < ARRAY_SIZE(kvm_vendors); i++)
+			native_update(i, vendor_param_from_sysfs(kvm_vendors[i]));
+	}
+	ret = mpmu_mode_init(native_mode());
+	if (ret)
+		goto err_notifier;
 	return 0;
+
+err_notifier:
+	unregister_module_notifier(&kvm_module_nb);
+	scoped_guard(mutex, &hooks_mutex)
+		if (kvm_armed) {
+			hooks_unregister(kvm_hooks, ARRAY_SIZE(kvm_hooks));
+			kvm_armed = false;
+		}
+err_native:
+	native_disarm();
+err_perf:
+	hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
+	return ret;
 }
 
 void mpmu_hooks_exit(void)
@@ -525,6 +631,7 @@ void mpmu_hooks_exit(void)
 			kvm_armed = false;
 		}
 	}
+	native_disarm();
 	report_missed(perf_hooks, ARRAY_SIZE(perf_hooks));
 	hooks_unregister(perf_hooks, ARRAY_SIZE(perf_hooks));
 	/*

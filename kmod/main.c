@@ -27,20 +27,19 @@ MODULE_PARM_DESC(guarded_pmus,
  */
 static int __init mpmu_init(void)
 {
-	enum mpmu_mode mode;
 	int ret, pending;
 
 	ret = mpmu_pool_init();
 	if (ret)
 		return ret;
+	mpmu_pool_debugfs_init();
 
 	mutex_lock(&mpmu_config_mutex);
 	ret = mpmu_pmus_init(guarded_pmus);
 	if (ret)
 		goto err_unlock;
 
-	mode = mpmu_hooks_detect_mode();
-	mpmu_core_init(enable, mode);
+	mpmu_core_init(enable);
 	mpmu_scan_begin();
 	ret = mpmu_hooks_init();
 	if (ret)
@@ -65,7 +64,8 @@ static int __init mpmu_init(void)
 	mutex_unlock(&mpmu_config_mutex);
 
 	pr_info("version %s loaded, %s, %s\n", MPMU_VERSION,
-		mode == MPMU_MODE_OBSERVE ? "observing the kernel's own knob" : "arbitrating",
+		mpmu_hooks_native() == MPMU_NATIVE_IN_USE ?
+		"observing the kernel's own knob" : "arbitrating",
 		enable ? "enabled" : "disabled");
 	return 0;
 
@@ -74,9 +74,12 @@ err_sysfs:
 err_relock:
 	mutex_lock(&mpmu_config_mutex);
 err_hooks:
-	mpmu_hooks_exit();
-	/* A hook may have asked for a rescan: the work takes the mutex. */
+	/*
+	 * Unlocked: a hook may have asked for a rescan, and a vendor module's
+	 * notifier may wait; both take the mutex.
+	 */
 	mutex_unlock(&mpmu_config_mutex);
+	mpmu_hooks_exit();
 	mpmu_settle_exit();
 	mutex_lock(&mpmu_config_mutex);
 err_pmus:
@@ -84,6 +87,7 @@ err_pmus:
 	mpmu_pmus_exit();
 err_unlock:
 	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_debugfs_exit();
 	mpmu_pool_exit();
 	return ret;
 }
@@ -99,6 +103,7 @@ static void __exit mpmu_exit(void)
 	mutex_lock(&mpmu_config_mutex);
 	mpmu_pmus_exit();
 	mutex_unlock(&mpmu_config_mutex);
+	mpmu_pool_debugfs_exit();
 	mpmu_pool_exit();
 }
 

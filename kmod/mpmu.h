@@ -28,6 +28,7 @@ struct mpmu_vm {
 	time64_t created;	/* wall-clock seconds */
 	pid_t pid;		/* tgid of the creating process */
 	bool managed;		/* holds a reference on the knob */
+	bool native;		/* a reference on the kernel's own knob */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -87,6 +88,8 @@ void mpmu_pool_exit(void);
 struct mpmu_rec *mpmu_rec_alloc(void);
 void mpmu_rec_free(struct mpmu_rec *rec);
 int mpmu_pool_fill(unsigned int nr);
+void mpmu_pool_debugfs_init(void);
+void mpmu_pool_debugfs_exit(void);
 
 /*
  * The type an event was opened with.  6.12 routes cpu-clock and task-clock
@@ -104,6 +107,7 @@ struct perf_event *mpmu_dummy_event(int cpu);
 int mpmu_pmus_init(const char *names);
 void mpmu_pmus_exit(void);
 int mpmu_pmus_parse(const char *names, bool verbose, void **newset);
+int mpmu_pmus_native(void **newset);
 void mpmu_pmus_free(void *set);
 void *mpmu_pmus_swap(void *set);
 bool mpmu_pmus_match(const struct perf_event *event, u8 *guard);
@@ -114,8 +118,11 @@ void mpmu_pmus_for_each(mpmu_pmu_fn fn, void *data);
 
 /* core.c: the policy. */
 extern struct mutex mpmu_config_mutex;
-void mpmu_core_init(bool enable, enum mpmu_mode mode);
-void mpmu_set_mode(enum mpmu_mode mode);
+void mpmu_core_init(bool enable);
+int mpmu_mode_init(enum mpmu_mode mode);
+int mpmu_mode_switch(enum mpmu_mode mode);
+void mpmu_native_created(int ret);
+void mpmu_native_released(void);
 void mpmu_core_exit(void);
 int mpmu_vm_create(const void *kvm);
 void mpmu_vm_destroy(const void *kvm);
@@ -192,7 +199,6 @@ void mpmu_settle_request(void);
 /* hooks.c */
 int mpmu_hooks_init(void);
 void mpmu_hooks_exit(void);
-enum mpmu_mode mpmu_hooks_detect_mode(void);
 enum mpmu_native mpmu_hooks_native(void);
 void mpmu_hooks_kvm_state(enum mpmu_kvm_hooks *state, int *err, const char **symbol);
 

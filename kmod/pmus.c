@@ -26,6 +26,7 @@ struct mpmu_guard {
 struct mpmu_guard_set {
 	struct rcu_head rcu;
 	unsigned int nr;
+	bool pinned;		/* holds a reference on each PMU's module */
 	struct mpmu_guard guard[MPMU_MAX_GUARDED];
 };
 
@@ -91,7 +92,7 @@ static void set_release(struct mpmu_guard_set *set)
 {
 	unsigned int i;
 
-	for (i = 0; i < set->nr; i++)
+	for (i = 0; set->pinned && i < set->nr; i++)
 		module_put(set->guard[i].pmu->module);
 	kfree(set);
 }
@@ -149,6 +150,8 @@ int mpmu_pmus_parse(const char *names, bool verbose, void **newset)
 	int ret = 0;
 
 	set = kzalloc(sizeof(*set), GFP_KERNEL);
+	if (set)
+		set->pinned = true;
 	copy = kstrdup(names ?: "", GFP_KERNEL);
 	if (!set || !copy) {
 		ret = -ENOMEM;
@@ -171,6 +174,50 @@ out:
 		set_release(set);
 		set = NULL;
 	}
+	*newset = set;
+	return ret;
+}
+
+#ifdef PERF_PMU_CAP_MEDIATED_VPMU
+static int add_if_native(struct device *dev, void *data)
+{
+	struct mpmu_guard_set *set = data;
+	struct pmu *pmu = dev_get_drvdata(dev);
+
+	if (!pmu || !(pmu->capabilities & PERF_PMU_CAP_MEDIATED_VPMU))
+		return 0;
+	if (set->nr == MPMU_MAX_GUARDED)
+		return -E2BIG;
+	set->guard[set->nr].pmu = pmu;
+	set->guard[set->nr].type = pmu->type;
+	strscpy(set->guard[set->nr].name, dev_name(dev), MPMU_PMU_NAME_LEN);
+	set->nr++;
+	return 0;
+}
+#endif
+
+/*
+ * The PMUs the kernel's own knob guards: those with
+ * PERF_PMU_CAP_MEDIATED_VPMU (Linux 7.0+), as they are when a KVM vendor
+ * module goes live (a PMU driver registers before that).  Not pinned:
+ * observing must not keep a module loaded; the pointers are only compared,
+ * and an event on a PMU pins that PMU's module itself.
+ */
+int mpmu_pmus_native(void **newset)
+{
+	struct mpmu_guard_set *set = kzalloc(sizeof(*set), GFP_KERNEL);
+	int ret = 0;
+
+	if (!set)
+		return -ENOMEM;
+#ifdef PERF_PMU_CAP_MEDIATED_VPMU
+	ret = bus_for_each_dev(pmu_bus, NULL, set, add_if_native);
+	if (ret == -E2BIG) {
+		pr_warn("more than %d PMUs have PERF_PMU_CAP_MEDIATED_VPMU: showing the first\n",
+			MPMU_MAX_GUARDED);
+		ret = 0;
+	}
+#endif
 	*newset = set;
 	return ret;
 }

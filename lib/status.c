@@ -16,14 +16,18 @@ static bool kvm_hooks_failed(const struct mpmu_status *st)
 }
 
 /*
+ * Would a VM created now get the mediated PMU?
  * Failed KVM hooks: VMs would be created without the module seeing them,
  * bypassing the knob.  Settling: the module refuses VMs until the
  * perf_event_open() calls begun before it armed have finished.
  */
 bool mpmu_status_ready(const struct mpmu_status *st)
 {
-	return st->enabled && st->mode == MPMU_MODE_ARBITRATE && !kvm_hooks_failed(st) &&
-	       !st->settling && !st->include_guest_events;
+	/* Observing, the kernel's knob decides: only its blockers matter. */
+	if (st->mode == MPMU_MODE_OBSERVE)
+		return !st->include_guest_events;
+	return st->enabled && !kvm_hooks_failed(st) && !st->settling &&
+	       !st->include_guest_events;
 }
 
 const char *mpmu_kvm_hooks_name(const struct mpmu_status *st)

@@ -106,6 +106,11 @@ static int arm(struct mpmud *d)
 	if (!d->cfg.arm || !d->client)
 		return 0;
 	ret = mpmu_set_enabled(d->client, true);
+	if (ret == -EOPNOTSUPP) {
+		/* Observe mode: KVM uses the kernel's own knob, nothing to arm. */
+		log_msg(LOG_INFO, "not arming: the kernel's own mediated PMU knob decides (observe mode)");
+		return 0;
+	}
 	if (ret)
 		log_msg(LOG_ERR, "cannot arm arbitration (set enabled): %s%s", strerror(-ret),
 			ret == -EPERM ? " (mpmud needs CAP_SYS_ADMIN and CAP_NET_ADMIN)" : "");
@@ -215,6 +220,10 @@ static void status_text(const struct mpmud *d, char *buf, size_t size)
 		snprintf(buf, size, "mediated_pmu module not loaded; waiting for it");
 	} else if (!st->valid) {
 		snprintf(buf, size, "cannot read the mediated_pmu module's status");
+	} else if (st->mode == MPMU_MODE_OBSERVE) {
+		snprintf(buf, size, "observing the kernel's own knob: %u VM%s it; %u blocking event%s",
+			 st->refcount, st->refcount == 1 ? " holds" : "s hold",
+			 st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
 	} else if (kvm_hooks_failed(st)) {
 		mpmu_kvm_hooks_text(st, hooks, sizeof(hooks));
 		snprintf(buf, size, "KVM hooks %s: VMs bypass the mediated PMU knob", hooks);
@@ -422,8 +431,10 @@ int main(int argc, char **argv)
 	d.dirty = true;
 	on_refresh(NULL, &d);
 	sd_notify(0, "READY=1");
-	log_msg(LOG_INFO, "ready: arbitration %s, drain policy %s",
-		d.st.enabled ? "armed" : "not armed", mpmu_drain_policy_name(d.cfg.drain));
+	log_msg(LOG_INFO, "ready: %s, drain policy %s",
+		d.st.mode == MPMU_MODE_OBSERVE ? "observing the kernel's own knob" :
+		d.st.enabled ? "arbitration armed" : "arbitration not armed",
+		mpmu_drain_policy_name(d.cfg.drain));
 
 	ret = sd_event_loop(d.loop);
 	if (ret < 0)

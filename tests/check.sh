@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Every test tier, then one closing line: "N passed, N failed".
+# Every test tier, then one closing line: "N passed, N failed, N skipped"
+# (a skip is a SKIP line that names its reason; there are none today).
 #   style: checkpatch --strict clean
 #   unit:  libmpmu's parsers and helpers, under ASan/UBSan
 #   fuzz:  libFuzzer on the parsers, 20 s each
@@ -16,6 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 pass=0
 fail=0
+skip=0
 
 tally() {	# name, command...
 	local name=$1
@@ -62,18 +64,19 @@ completes() {	# expected, words...
 		echo "${COMPREPLY[*]}"' completes "$@" | grep -qx -- "$want"
 }
 
-# Colour only on a terminal, never with NO_COLOR (check fails here: no module).
-# (check exits 1 without the module: keep its status out of the pipelines.)
+# Colour only on a terminal, never with NO_COLOR (check fails where the
+# module cannot be reached: tests/tools/without-module, whatever this machine
+# has loaded).  (check exits 1 then: keep its status out of the pipelines.)
 colours_on_a_tty() {
 	local out
-	out=$(env -u NO_COLOR build/ptyrun build/user/mpmuctl check)
+	out=$(env -u NO_COLOR build/ptyrun tests/tools/without-module build/user/mpmuctl check)
 	grep -q $'\e\[31mFAIL' <<< "$out"
 }
 
 no_colour_with_no_color_or_a_pipe() {
 	local tty pipe
-	tty=$(NO_COLOR=1 build/ptyrun build/user/mpmuctl check)
-	pipe=$(build/user/mpmuctl check)
+	tty=$(NO_COLOR=1 build/ptyrun tests/tools/without-module build/user/mpmuctl check)
+	pipe=$(tests/tools/without-module build/user/mpmuctl check)
 	grep -q 'FAIL' <<< "$tty$pipe" && ! grep -q $'\e\[' <<< "$tty$pipe"
 }
 
@@ -176,18 +179,109 @@ tally "mpmud --check-config: conf.d in lexical order, later wins" check_config_p
 tally "mpmud(8) documents every option of --help" mpmud_man_lists_every_option
 tally "make install/uninstall: the promised files, /etc/mpmud.conf kept" install_lays_out_the_files
 
-# The guests' reporter: a guest that dies (panic, hang, timeout) fails the
-# test it was running and its suite, never passes them.
+# The guests' reporter: nothing a guest was to run can vanish.  Each made-up
+# console below is broken in one way; the report must fail it, and say how.
+report_of() {	# expected-lines (\n-separated), then the console on stdin
+	printf '%b' "$1" > build/report-expected.txt
+	tests/tools/shunit-report K build/report-expected.txt 2> /dev/null
+}
+
 report_fails_what_a_dead_guest_ran() {
 	diff -u - <(printf '%s\n' "MPMU-SUITE-BEGIN s" test_a test_b \
 		"Kernel panic - not syncing: Fatal exception" |
-		tests/tools/shunit-report K 2> /dev/null) <<-EOF
-	PASS K test_a
-	FAIL K test_b
+		report_of 's test_a\ns test_b\ns test_c\n' | sort) <<-EOF
+	FAIL K guest-did-not-finish
 	FAIL K s-did-not-finish
+	FAIL K test_b
+	FAIL K test_c-did-not-run
+	PASS K test_a
 	EOF
 }
-tally "guest report: a guest that died fails the test it ran and its suite" report_fails_what_a_dead_guest_ran
+
+report_fails_a_suite_that_exited_non_zero() {
+	printf '%s\n' "MPMU-SUITE-BEGIN s" test_a "MPMU-SUITE-END s rc=2" MPMU-DONE |
+		report_of 's test_a\n' | grep -qx 'FAIL K s-exited-2'
+}
+
+report_fails_a_fatal_shunit2() {
+	printf '%s\n' "MPMU-SUITE-BEGIN s" "shunit2:FATAL oneTimeSetUp() returned non-zero" \
+		"MPMU-SUITE-END s rc=1" MPMU-DONE | report_of 's test_a\n' > build/report-out.txt
+	grep -qx 'FAIL K s-shunit2-fatal' build/report-out.txt &&
+		grep -qx 'FAIL K test_a-did-not-run' build/report-out.txt &&
+		[ "$(grep -c '^FAIL' build/report-out.txt)" -eq 2 ]
+}
+
+report_fails_a_suite_that_ran_no_test() {
+	printf '%s\n' "MPMU-SUITE-BEGIN s" "" "Ran 0 tests." "" OK "MPMU-SUITE-END s rc=0" \
+		MPMU-DONE | report_of 's test_a\n' | grep -qx 'FAIL K s-shunit2-fatal'
+}
+
+report_fails_a_suite_that_does_not_parse() {
+	# What sh prints for a syntax error: no test, and a non-zero status.
+	printf '%s\n' "MPMU-SUITE-BEGIN s" "/tests/s.sh: line 9: syntax error: unexpected \"}\"" \
+		"MPMU-SUITE-END s rc=2" MPMU-DONE | report_of 's test_a\n' > build/report-out.txt
+	grep -qx 'FAIL K s-exited-2' build/report-out.txt &&
+		grep -qx 'FAIL K test_a-did-not-run' build/report-out.txt
+}
+
+report_fails_a_suite_that_never_began_and_a_guest_that_never_ended() {
+	printf '%s\n' "MPMU-SUITE-BEGIN s" test_a "MPMU-SUITE-END s rc=0" |
+		report_of 's test_a\nt test_b\n' > build/report-out.txt
+	diff -u - <(sort build/report-out.txt) <<-EOF
+	FAIL K guest-did-not-finish
+	FAIL K t-did-not-begin
+	PASS K test_a
+	EOF
+}
+
+report_counts_a_skip_with_its_reason() {
+	printf '%s\n' "MPMU-SUITE-BEGIN s" test_a "MPMU-SKIP no /dev/kvm in this guest" \
+		"MPMU-SUITE-END s rc=0" MPMU-DONE | report_of 's test_a\n' |
+		grep -qx 'SKIP K test_a no /dev/kvm in this guest'
+}
+
+report_passes_a_whole_run() {
+	diff -u - <(printf '%s\n' "MPMU-SUITE-BEGIN s" test_a test_b "Ran 2 tests." OK \
+		"MPMU-SUITE-END s rc=0" MPMU-DONE | report_of 's test_a\ns test_b\n') <<-EOF
+	PASS K test_a
+	PASS K test_b
+	EOF
+}
+
+tally "guest report: a guest that died fails the test it ran, its suite, the tests it never ran" \
+	report_fails_what_a_dead_guest_ran
+tally "guest report: a suite that exited non-zero fails" report_fails_a_suite_that_exited_non_zero
+tally "guest report: shunit2 FATAL (oneTimeSetUp failed) fails the suite and each test" \
+	report_fails_a_fatal_shunit2
+tally "guest report: 'Ran 0 tests' fails the suite" report_fails_a_suite_that_ran_no_test
+tally "guest report: a suite file that does not parse fails" report_fails_a_suite_that_does_not_parse
+tally "guest report: a suite that never began, a guest without MPMU-DONE fail" \
+	report_fails_a_suite_that_never_began_and_a_guest_that_never_ended
+tally "guest report: a skip is SKIP with its reason" report_counts_a_skip_with_its_reason
+tally "guest report: a whole run passes, no more lines" report_passes_a_whole_run
+
+# The guests' check of the kernel log matches every form of a stall the
+# supported kernels print (CONFIG_PREEMPT_RCU=y: rcu_preempt, not rcu_sched).
+log_problems_match_every_stall_form() {
+	local re line
+	re=$(sed -n "s/^KERNEL_LOG_PROBLEMS='\(.*\)'$/\1/p" tests/vm/lib.sh)
+	[ -n "$re" ] || return 1
+	while read -r line; do
+		grep -qE "$re" <<< "$line" || { echo "not matched: $line"; return 1; }
+	done <<-EOF
+	[  123.456789] rcu: INFO: rcu_preempt self-detected stall on CPU
+	[  123.456789] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+	[  123.456789] rcu: INFO: rcu_sched self-detected stall on CPU
+	[  123.456789] INFO: rcu_tasks detected stalls on tasks:
+	[  123.456789] rcu: rcu_preempt kthread starved for 2502 jiffies! g1234 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x0 ->cpu=1
+	[  123.456789] rcu: rcu_preempt kthread timer wakeup didn't happen for 2501 jiffies! g1234 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x402
+	[  123.456789] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [mpmu-probe:123]
+	[  123.456789] INFO: task mpmu-probe:123 blocked for more than 120 seconds.
+	EOF
+	! grep -qE "$re" <<< "[    1.000000] rcu: Preemptible hierarchical RCU implementation."
+}
+tally "guest kernel-log check: every RCU stall form, lockups, hung tasks match" \
+	log_problems_match_every_stall_form
 
 # libFuzzer on the userspace parsers (longer: make fuzz).
 fuzz_parsers() {
@@ -197,15 +291,27 @@ fuzz_parsers() {
 tally "libFuzzer: config file, guest name, seconds and mpmuctl command-line parsers, 20 s each, no crash" fuzz_parsers
 
 # Guest tiers: the module on each kernel (busybox), then mpmud under systemd.
+# A tier fails when one of its checks failed, when it printed no closing
+# "<name>: N passed, N failed, N skipped" line (it did not run to its end),
+# and when it exited non-zero even with no FAIL line.
 tier() {	# name, command...
-	local name=$1 log=$top/build/$1-results.log tpass tfail
+	local name=$1 log=$top/build/$1-results.log tpass tfail tskip rc
 	shift
 	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
 	tpass=$(grep -c '^PASS' "$log" || true)
 	tfail=$(grep -c '^FAIL' "$log" || true)
-	grep -q "^$name: " "$log" || tfail=$((tfail + 1))
+	tskip=$(grep -c '^SKIP' "$log" || true)
+	if ! grep -q "^$name: [0-9]* passed, [0-9]* failed, [0-9]* skipped$" "$log"; then
+		echo "FAIL $name: the tier did not run to its end (no closing line)"
+		tfail=$((tfail + 1))
+	elif [ "$rc" -ne 0 ] && [ "$tfail" -eq 0 ]; then
+		echo "FAIL $name: the tier exited $rc with no FAIL line"
+		tfail=$((tfail + 1))
+	fi
 	pass=$((pass + tpass))
 	fail=$((fail + tfail))
+	skip=$((skip + tskip))
 }
 
 tier pkg tests/pkg/host.sh
@@ -222,5 +328,5 @@ fi
 tier sysd tests/sysd/run.sh
 tier pkgvm tests/pkg/vm.sh
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

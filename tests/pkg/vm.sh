@@ -15,7 +15,7 @@ kver=${1:-$("$top/tests/tools/default-kernel")}
 
 fail() {
 	echo "FAIL pkgvm $1"
-	echo "pkgvm: 0 passed, 1 failed"
+	echo "pkgvm: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -48,5 +48,6 @@ boot 1	# apt install, then reboot (QEMU exits: -no-reboot)
 boot 2	# the tests, remove and purge, power off
 rm -f "$build/overlay.qcow2"
 
-exec "$top/tests/tools/guest-report" pkgvm "$build/results2.log" "$build" \
+"$top/tests/tools/suite-tests" "$top/tests/pkg/guest/payload/test_packages.sh" > "$build/expected.txt"
+exec "$top/tests/tools/guest-report" pkgvm "$build/expected.txt" "$build/results2.log" "$build" \
 	"$build/console1.log" "$build/console2.log"

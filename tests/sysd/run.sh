@@ -25,7 +25,7 @@ kver=${1:-$("$top/tests/tools/default-kernel")}
 
 fail() {
 	echo "FAIL sysd $1"
-	echo "sysd: 0 passed, 1 failed"
+	echo "sysd: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -79,4 +79,7 @@ timeout --foreground 900 qemu-system-x86_64 \
 rm -f "$build/disk.img"
 
 # The console holds mpmud's journal too.
-exec "$top/tests/tools/guest-report" sysd "$build/results.log" "$build" "$build/console.log"
+"$top/tests/tools/suite-tests" ${tests:+-t "$tests"} \
+	"$top/tests/sysd/guest/root/usr/local/lib/mpmu-tests/test_mpmud.sh" > "$build/expected.txt"
+exec "$top/tests/tools/guest-report" sysd "$build/expected.txt" "$build/results.log" "$build" \
+	"$build/console.log"

@@ -4,7 +4,9 @@
  * with ASan and UBSan by make check.  Prints PASS/FAIL per test, then
  * "unit: N passed, N failed".
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,8 +561,16 @@ TEST(status_verdict_and_kvm_hooks)
 	st.enabled = false;
 	CHECK(!mpmu_status_ready(&st));
 	st.enabled = true;
+	/* Observing, the kernel's knob decides: only its blockers count. */
 	st.mode = MPMU_MODE_OBSERVE;
+	st.enabled = false;
+	st.settling = 2;
+	CHECK(mpmu_status_ready(&st));
+	st.include_guest_events = 1;
 	CHECK(!mpmu_status_ready(&st));
+	st.include_guest_events = 0;
+	st.settling = 0;
+	st.enabled = true;
 
 	st.kvm_hooks_known = false;		/* not said: no claim either way */
 	st.mode = MPMU_MODE_ARBITRATE;
@@ -601,8 +611,11 @@ TEST(textfile_has_every_spec_metric_and_replaces_atomically)
 		"# TYPE mediated_pmu_drains_total counter\nmediated_pmu_drains_total 3\n",
 		"mediated_pmu_info{version=\"0.1.0\\\"x\",mode=\"arbitrate\"} 1\n",
 	};
+	struct stat before, after;
+	struct dirent *de;
+	FILE *f, *reader;
 	size_t i, len;
-	FILE *f;
+	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/mediated_pmu.prom", root);
 	CHECK(!mpmu_textfile_write(path, &st, 3));
@@ -613,26 +626,58 @@ TEST(textfile_has_every_spec_metric_and_replaces_atomically)
 	buf[len] = '\0';
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		CHECK(strstr(buf, want[i]) != NULL);
+	/*
+	 * Atomic: a reader that opened the old file keeps reading the whole
+	 * old file (a new inode took the name: rename(2), not a rewrite in
+	 * place), and no temporary file is left beside it.
+	 */
 	st.refcount = 0;
+	reader = fopen(path, "r");
+	CHECK(reader && !fstat(fileno(reader), &before));
 	CHECK(!mpmu_textfile_write(path, &st, 3));	/* replaces */
+	CHECK(!stat(path, &after) && after.st_ino != before.st_ino);
+	len = reader ? fread(buf, 1, sizeof(buf) - 1, reader) : 0;
+	if (reader)
+		fclose(reader);
+	buf[len] = '\0';
+	CHECK(strstr(buf, "\nmediated_pmu_refcount 2\n") != NULL);
+	CHECK(strstr(buf, "mediated_pmu_info{") != NULL);	/* to its end */
 	f = fopen(path, "r");
 	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
 	if (f)
 		fclose(f);
 	buf[len] = '\0';
 	CHECK(strstr(buf, "\nmediated_pmu_refcount 0\n") != NULL);
+	dir = opendir(root);
+	while (dir && (de = readdir(dir)))
+		CHECK(de->d_name[0] == '.' || !strcmp(de->d_name, "mediated_pmu.prom"));
+	if (dir)
+		closedir(dir);
 	CHECK(mpmu_textfile_write("/nonexistent/dir/x.prom", &st, 0) == -ENOENT);
 	free(root);
 }
 
+/*
+ * Whatever the build machine has loaded: in a new network namespace the
+ * module's family does not exist (it is not netnsok).  A user namespace
+ * first, so that no privilege is needed.
+ */
 TEST(open_without_module_says_enoent)
 {
 	struct mpmu_client *c = NULL;
-	int ret = mpmu_open(&c);
+	int status, ret;
+	pid_t pid;
 
-	/* The build machine never has the module loaded. */
-	CHECK(ret == -ENOENT);
-	CHECK(c == NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+			_exit(2);
+		ret = mpmu_open(&c);
+		_exit(ret == -ENOENT && c == NULL ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 int main(void)

@@ -45,7 +45,8 @@ kvm_unload() {
 }
 
 # hold_* start a holder in the background and print its pid once the
-# resource exists (or print nothing when mpmu-probe failed to get it).
+# resource exists (or print nothing when mpmu-probe failed to get it, and
+# the test fails at its tearDown).
 _hold() {
 	n=$((${_HOLD_SEQ:-0} + 1)); _HOLD_SEQ=$n
 	ready="$HOLD_DIR/ready.$n"
@@ -61,6 +62,9 @@ _hold() {
 		echo "$pid" >> "$HOLD_DIR/pids"
 		echo "$pid"
 	else
+		# Called in $(...): a fail here would be lost with the subshell.
+		# release_all (every tearDown) fails the test for it.
+		echo "mpmu-probe $*: $(cat "$HOLD_DIR/out.$n")" >> "$HOLD_DIR/failed"
 		cat "$HOLD_DIR/out.$n" >&2
 	fi
 }
@@ -106,6 +110,10 @@ release() {
 }
 
 release_all() {
+	if [ -f "$HOLD_DIR/failed" ]; then
+		fail "a hold the test relied on was not obtained: $(cat "$HOLD_DIR/failed")"
+		rm -f "$HOLD_DIR/failed"
+	fi
 	if [ -f "$HOLD_DIR/pids" ]; then
 		for pid in $(cat "$HOLD_DIR/pids"); do
 			release "$pid"
@@ -153,9 +161,21 @@ kmsg_since_mark() {
 	dmesg | sed -n "/$_MARK/,\$p"
 }
 
-# What in the kernel log shows a kernel bug: warnings, oopses, lockups.
+# What in the kernel log shows a kernel bug: warnings, oopses, lockups, RCU
+# stalls in every form the kernels print ("rcu: INFO: rcu_preempt
+# self-detected stall on CPU", "... rcu_sched detected stalls on CPUs/tasks",
+# "rcu_tasks detected stalls on tasks", "rcu_preempt kthread starved"),
+# hung tasks.  tests/check.sh feeds it each form (KERNEL_LOG_PROBLEMS).
+KERNEL_LOG_PROBLEMS='WARNING|BUG|Call Trace|rcu_[a-z_]+ (self-)?detected stall|rcu_[a-z_]+ kthread( timer wakeup didn.t happen| starved)|soft lockup|hard LOCKUP|general protection|blocked for more than [0-9]+ seconds'
 kernel_log_problems() {
-	dmesg | grep -E "WARNING|BUG|Call Trace|rcu_sched self-detected|soft lockup|general protection"
+	dmesg | grep -E "$KERNEL_LOG_PROBLEMS"
+}
+
+# Skip the running test, saying why: the report counts it as SKIP with the
+# reason (tests/tools/shunit-report), never as a pass.
+skip_test() {
+	echo "MPMU-SKIP $*"
+	startSkipping
 }
 
 # mpmu.tests=a,b on the kernel command line runs only those tests.

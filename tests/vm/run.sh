@@ -10,8 +10,10 @@
 # (default /var/cache/mediated_pmu): those boot from their extracted tree
 # (k-<kver>/ as a root prefix) and the module is built for them in the
 # cached trixie chroot, since their headers need gcc-14 and glibc >= 2.38.
-# Prints "PASS|FAIL <kernel> <test>" lines and, last,
-# "vm: N passed, N failed".  Exit status 0 only when all passed.
+# Prints "PASS|FAIL|SKIP <kernel> <test>" lines and, last,
+# "vm: N passed, N failed, N skipped".  Exit status 0 only when nothing
+# failed.  Every test each suite defines must run (tests/tools/suite-tests,
+# shunit-report), and each kernel must get to its report.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,7 +63,7 @@ kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(default_kernels)
 if [ ${#kernels[@]} -eq 0 ]; then
 	echo "vm: no kernel with headers installed; run tests/deps.sh" >&2
-	echo "vm: 0 passed, 1 failed"
+	echo "vm: 0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
@@ -217,9 +219,11 @@ boot() {
 }
 
 report() {
-	"$top/tests/tools/shunit-report" "$1" < "$build/$1/console.log"
+	"$top/tests/tools/shunit-report" "$1" "$build/expected.txt" < "$build/$1/console.log"
 }
 
+# Runs under xargs: every step's failure is a FAIL line of its own, and
+# "<kernel> reported" ends a kernel that got to its report.
 run_kernel() {
 	local kver=$1 kroot
 	if ! build_module "$kver"; then
@@ -227,10 +231,13 @@ run_kernel() {
 		return
 	fi
 	echo "PASS $kver module-builds-with-W=1-and-no-warnings"
-	kroot=$(kernel_root "$kver")
-	build_initramfs "$kver" "$kroot"
+	if ! kroot=$(kernel_root "$kver") || ! build_initramfs "$kver" "$kroot"; then
+		echo "FAIL $kver initramfs-is-made"
+		return
+	fi
 	boot "$kver" "$kroot"
-	report "$kver" 2> "$build/$kver/details.log"
+	report "$kver" 2> "$build/$kver/details.log" || echo "FAIL $kver report-is-made"
+	echo "DONE $kver"
 }
 
 mkdir -p "$build"
@@ -253,15 +260,28 @@ make -s -C "$top" user
 export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules \
 	kernel_root in_chroot has_native_knob
 export top build cache suites tests stress
+# What each guest must run: every test of the suites it runs.
+if [ -n "$suites" ]; then
+	suite_files=$(echo "$suites" | tr , '\n' | sed "s|.*|$top/tests/vm/&.sh|")
+else
+	suite_files=$(ls "$top"/tests/vm/test_*.sh)
+fi
+# shellcheck disable=SC2086 # one file per word
+"$top/tests/tools/suite-tests" ${tests:+-t "$tests"} $suite_files > "$build/expected.txt"
 results=$build/results.txt
-printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results"
+printf '%s\n' "${kernels[@]}" | xargs -P 2 -I{} bash -c 'run_kernel {}' > "$results" || true
+for k in "${kernels[@]}"; do
+	grep -q "^FAIL $k module-builds\|^FAIL $k initramfs\|^DONE $k$" "$results" ||
+		echo "FAIL $k run-did-not-complete" >> "$results"
+done
+sed -i '/^DONE /d' "$results"
 sort -k2,2 -s "$results"
 for k in "${kernels[@]}"; do
 	if grep -q "^FAIL $k " "$results"; then
 		echo "--- $k: details of failures in $build/$k/details.log, console in $build/$k/console.log"
 		grep -B1 -A8 "ASSERT\|ERROR" "$build/$k/details.log" 2>/dev/null | head -40 || true
 		# A guest that panicked or hung leaves no ASSERT: its last words.
-		if grep -q "^FAIL $k .*-did-not-finish\|^FAIL $k guest-did-not-run" "$results"; then
+		if grep -q "^FAIL $k .*-did-not-finish\|^FAIL $k .*-did-not-begin\|^FAIL $k .*-shunit2-fatal\|^FAIL $k guest-did-not-run" "$results"; then
 			echo "--- $k: the console's last 60 lines"
 			tail -n 60 "$build/$k/console.log"
 		fi
@@ -269,5 +289,6 @@ for k in "${kernels[@]}"; do
 done
 pass=$(grep -c '^PASS' "$results" || true)
 fail=$(grep -c '^FAIL' "$results" || true)
-echo "vm: $pass passed, $fail failed"
+skip=$(grep -c '^SKIP' "$results" || true)
+echo "vm: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
