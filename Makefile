@@ -173,7 +173,7 @@ checkpatch: deps
 
 style: checkpatch
 	$(MAKE) -C kmod style
-	$(MAKE) -C kmod style SOURCES=$(CURDIR)/tests/vm/native/kvm-intel.c
+	$(MAKE) -C kmod style SOURCES="$(CURDIR)/tests/vm/native/kvm-intel.c $(CURDIR)/tests/vm/kcounter/mpmu_kcounter.c"
 
 check: deps checkpatch
 	tests/check.sh

@@ -89,7 +89,9 @@ static void note(u8 kind, pid_t pid, const char *comm, u64 vm_id,
 	n->vm_id = vm_id;
 	strscpy(n->pmu, pmu ?: "", sizeof(n->pmu));
 	n->time = ktime_get_real_seconds();
-	n->refcount = refcount_read(&mpmu_holders);
+	/* What status says: in observe mode, the kernel knob's references. */
+	n->refcount = mpmu_mode == MPMU_MODE_OBSERVE ? mpmu_nr_native :
+			refcount_read(&mpmu_holders);
 	n->events = mpmu_nr_events;
 	if (kind == MPMU_NOTIFY_VM_REJECTED || kind == MPMU_NOTIFY_EVENT_REJECTED)
 		mpmu_rejections[mpmu_rejections_seq++ % MPMU_REJECTIONS_MAX] = *n;

@@ -31,7 +31,7 @@ tally() {	# name, command...
 	fi
 }
 
-tally "style: checkpatch --strict is clean" make -s -C kmod style
+tally "style: checkpatch --strict is clean (the module, the test modules)" make -s style
 
 # Host tier: libmpmu under ASan and UBSan.
 unitlog=$top/build/unit.log

@@ -212,12 +212,19 @@ test_observe_include_guest_events_make_the_kernel_refuse_the_knob() {
 	assertEquals "the kernel refuses" EBUSY "$(mpmu-native knob)"
 	assertEquals 1 "$(sysval rejected_vms)"
 	assertEquals 0 "$(sysval refcount)"
+	# The preflight says so, about the kernel's knob, for every user.
+	out=$(mpmu-probe as-nobody exec /usr/bin/mpmuctl -j check)
+	assertEquals "check: not ready ($out)" false "$(echo "$out" | jsonq .ready)"
+	assertEquals "check: the kernel's knob" kernel "$(echo "$out" | jsonq .knob)"
+	assertContains "check names the events" "$(mpmuctl check)" \
+		"Checking for the kernel's own knob (observe mode): PASS"
 	release "$e"
 	assertEquals 1 "$(sysval include_guest_events)"
 	assertEquals "one is enough" EBUSY "$(mpmu-native knob)"
 	assertEquals 2 "$(sysval rejected_vms)"
 	release "$p"
 	assertEquals 0 "$(sysval include_guest_events)"
+	assertTrue "check: ready in observe mode" "mpmuctl -q check"
 	assertEquals OK "$(mpmu-native knob)"
 	assertEquals 2 "$(sysval rejected_vms)"
 }
