@@ -35,9 +35,11 @@ kvm_load() {
 
 # A process may hold /dev/kvm for a moment (the reliability suite's churn):
 # retry kvm_amd for up to 10 s.
+# kvm_amd goes only at a moment when no VM holds it: under a VM-creating
+# load that can take a while; $1 tries of 50 ms (default 200: 10 s).
 kvm_unload() {
 	i=0
-	while [ -d /sys/module/kvm_amd ] && [ $i -lt 200 ]; do
+	while [ -d /sys/module/kvm_amd ] && [ $i -lt "${1:-200}" ]; do
 		rmmod kvm_amd 2> /dev/null || usleep 50000
 		i=$((i + 1))
 	done
