@@ -834,6 +834,28 @@ int mpmu_set_enabled(bool enable)
 }
 
 /*
+ * Count what exists under the guarded set just published: scan, then wait
+ * for the perf_event_open() calls that were past the hook (settle); VM
+ * creation stays refused until both are done.  On failure the settle is
+ * dropped and VMs stay refused; the caller decides what comes back.
+ */
+static int count_again(void)
+{
+	int pending = mpmu_settle_start();
+	int ret = pending < 0 ? pending : mpmu_scan(false);
+
+	if (ret) {
+		mpmu_settle_drop();
+		return ret;
+	}
+	if (pending)
+		mpmu_settle_go();
+	else
+		mpmu_scan_end();
+	return 0;
+}
+
+/*
  * Change the guarded PMUs.  Only while nothing depends on the old set: no
  * holder and no counted event.  VM creation is refused until the events on
  * the new set are counted: those that exist (the scan), those whose
@@ -849,7 +871,7 @@ int mpmu_set_guarded(const char *names)
 {
 	unsigned long flags;
 	void *set, *old;
-	int ret, pending;
+	int ret;
 
 	lockdep_assert_held(&mpmu_config_mutex);
 
@@ -870,10 +892,8 @@ int mpmu_set_guarded(const char *names)
 
 	old = mpmu_pmus_swap(set);
 	events_rematch();
-	pending = mpmu_settle_start();
-	ret = pending < 0 ? pending : mpmu_scan(false);
+	ret = count_again();
 	if (ret) {
-		mpmu_settle_drop();
 		mpmu_pmus_free(mpmu_pmus_swap(old));
 		events_rematch();
 		/* Calls past the hook under either set may still install. */
@@ -881,10 +901,6 @@ int mpmu_set_guarded(const char *names)
 		return ret;
 	}
 	mpmu_pmus_free(old);
-	if (pending)
-		mpmu_settle_go();
-	else
-		mpmu_scan_end();
 	return 0;
 }
 
@@ -1104,8 +1120,8 @@ int mpmu_mode_init(enum mpmu_mode mode)
  */
 int mpmu_mode_switch(enum mpmu_mode mode)
 {
-	int ret, pending;
 	void *old;
+	int ret;
 
 	lockdep_assert_held(&mpmu_config_mutex);
 	if (mode == mpmu_mode)
@@ -1115,19 +1131,10 @@ int mpmu_mode_switch(enum mpmu_mode mode)
 		return ret;
 	events_rematch();
 	mpmu_pmus_free(old);
-	pending = mpmu_settle_start();
-	ret = pending < 0 ? pending : mpmu_scan(false);
-	if (ret) {
-		/* VMs stay refused until a background scan succeeds. */
-		mpmu_settle_drop();
+	ret = count_again();
+	if (ret)	/* VMs stay refused until a background scan succeeds. */
 		mpmu_settle_request();
-		return ret;
-	}
-	if (pending)
-		mpmu_settle_go();
-	else
-		mpmu_scan_end();
-	return 0;
+	return ret;
 }
 
 void mpmu_core_init(bool enable)

@@ -478,6 +478,17 @@ static const struct hook native_hooks[] = {
 	{ .krp = &krp_native_create },
 };
 
+/* The kernel has a probe-able function @name. */
+static bool kernel_has(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+
+	if (register_kprobe(&kp))
+		return false;
+	unregister_kprobe(&kp);
+	return true;
+}
+
 /*
  * A kernel that has one of the two functions must have both, and both
  * probed: otherwise it would be observed wrong, or arbitrated twice.
@@ -485,18 +496,10 @@ static const struct hook native_hooks[] = {
 static int native_arm(void)
 {
 	const char *symbol = NULL;
-	struct kprobe kp = { .symbol_name = "perf_create_mediated_pmu" };
-	struct kprobe kp2 = { .symbol_name = "perf_release_mediated_pmu" };
-	bool create, release;
 	int ret;
 
-	create = !register_kprobe(&kp);
-	if (create)
-		unregister_kprobe(&kp);
-	release = !register_kprobe(&kp2);
-	if (release)
-		unregister_kprobe(&kp2);
-	if (!create && !release)
+	if (!kernel_has(kp_native_release.symbol_name) &&
+	    !kernel_has(krp_native_create.kp.symbol_name))
 		return 0;	/* no native knob (before Linux 7.0) */
 	ret = hooks_register(native_hooks, ARRAY_SIZE(native_hooks), &symbol);
 	if (ret) {
@@ -610,10 +613,7 @@ int mpmu_hooks_init(void)
 err_notifier:
 	unregister_module_notifier(&kvm_module_nb);
 	scoped_guard(mutex, &hooks_mutex)
-		if (kvm_armed) {
-			hooks_unregister(kvm_hooks, ARRAY_SIZE(kvm_hooks));
-			kvm_armed = false;
-		}
+		kvm_disarm();
 err_native:
 	native_disarm();
 err_perf:
