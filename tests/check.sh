@@ -18,6 +18,7 @@ cd "$top"
 pass=0
 fail=0
 skip=0
+failures=()	# repeated at the end: a long log's tail is what CI shows
 
 tally() {	# name, command...
 	local name=$1
@@ -28,6 +29,7 @@ tally() {	# name, command...
 	else
 		echo "FAIL $name"
 		fail=$((fail + 1))
+		failures+=("FAIL $name")
 	fi
 }
 
@@ -303,15 +305,18 @@ tier() {	# name, command...
 	tfail=$(grep -c '^FAIL' "$log" || true)
 	tskip=$(grep -c '^SKIP' "$log" || true)
 	if ! grep -q "^$name: [0-9]* passed, [0-9]* failed, [0-9]* skipped$" "$log"; then
+		failures+=("FAIL $name: the tier did not run to its end (no closing line)")
 		echo "FAIL $name: the tier did not run to its end (no closing line)"
 		tfail=$((tfail + 1))
 	elif [ "$rc" -ne 0 ] && [ "$tfail" -eq 0 ]; then
+		failures+=("FAIL $name: the tier exited $rc with no FAIL line")
 		echo "FAIL $name: the tier exited $rc with no FAIL line"
 		tfail=$((tfail + 1))
 	fi
 	pass=$((pass + tpass))
 	fail=$((fail + tfail))
 	skip=$((skip + tskip))
+	mapfile -t -O "${#failures[@]}" failures < <(grep '^FAIL' "$log")
 }
 
 tier pkg tests/pkg/host.sh
@@ -322,11 +327,19 @@ tier vm tests/vm/run.sh
 # The reliability suite's figures, as docs/reliability.md shows them.
 echo "--- reliability figures of this run:"
 if ! "$top/tests/tools/reliability-figures" "$top/build/vm"; then
+	failures+=("FAIL the reliability figures cannot be read from build/vm")
 	echo "FAIL the reliability figures cannot be read from build/vm"
 	fail=$((fail + 1))
 fi
 tier sysd tests/sysd/run.sh
 tier pkgvm tests/pkg/vm.sh
 
+if [ "$fail" -gt 0 ]; then
+	echo "--- what failed, again (details above, and in build/):"
+	printf '%s\n' "${failures[@]}"
+	grep '^FAIL' "$unitlog" || true
+	# The VM tier's assertion lines, so that the log's tail explains them.
+	sed -n '/^--- .*: details of failures/,/^vm: /p' build/vm-results.log 2>/dev/null | head -120
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
