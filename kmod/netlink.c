@@ -145,11 +145,12 @@ static int dump_start(struct netlink_callback *cb)
 }
 
 /*
- * cb->seq is the table generation: set at the start of every call (also
- * the last one, which only adds NLMSG_DONE) and again by the walk for
- * each bucket, it flags with NLM_F_DUMP_INTR (genl_dump_check_consistent(),
- * and netlink_dump() for NLMSG_DONE) any message after a change, and
- * userspace asks again.
+ * cb->seq is the table generation, as the walk read it under the lock of
+ * the bucket it is at: a message (genl_dump_check_consistent()) or the
+ * closing NLMSG_DONE (netlink_dump()) after a change is flagged with
+ * NLM_F_DUMP_INTR, and userspace asks again.  The last call, which only
+ * adds NLMSG_DONE, keeps the generation the walk ended with: a change
+ * after the walk, while userspace read, leaves the dump consistent.
  */
 static void *dump_start_msg(struct dump_ctx *dc)
 {
@@ -252,21 +253,19 @@ static int dump_rejection(const struct mpmu_note *n, void *data)
 /* cb->args[0..1] hold the walk position between calls. */
 static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, mpmu_tables_gen() };
-
-	cb->seq = dc.gen;
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, cb->seq };
 
 	mpmu_walk_holders(cb->args, &dc.gen, dump_holder, &dc);
+	cb->seq = dc.gen;
 	return skb->len;
 }
 
 static int nl_dump_events(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, mpmu_tables_gen() };
-
-	cb->seq = dc.gen;
+	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, cb->seq };
 
 	mpmu_walk_events(cb->args, &dc.gen, dump_event, &dc);
+	cb->seq = dc.gen;
 	return skb->len;
 }
 

@@ -398,7 +398,13 @@ static int on_rejection(struct nl_msg *msg, void *data)
 
 #define DUMP_TRIES	5
 
-/* A dump that spanned a change of the table (NLM_F_DUMP_INTR) is redone. */
+/*
+ * A dump that spanned a change of the table (NLM_F_DUMP_INTR) is redone,
+ * for a snapshot.  While the table changes faster than a dump completes
+ * (hundreds of opens a second), the last try is the answer: the module's
+ * walk never repeats an entry and never misses one that lived throughout
+ * it; only entries that came or went meanwhile may be missing.
+ */
 static int dump(struct mpmu_client *client, uint8_t cmd, size_t size,
 		nl_recvmsg_msg_cb_t cb, void **items, size_t *nr)
 {
@@ -412,6 +418,8 @@ static int dump(struct mpmu_client *client, uint8_t cmd, size_t size,
 		if (!ret)
 			ret = l.error;
 	} while (ret == -EAGAIN && ++tries < DUMP_TRIES);
+	if (ret == -EAGAIN)
+		ret = 0;
 	if (ret) {
 		free(l.items);
 		return ret;

@@ -183,6 +183,48 @@ test_kill_9_of_holders_mid_operation_loses_nothing() {
 	assert_still_arbitrates "after the kills"
 }
 
+# Lines of a listing that name PID as owner (events) or holder (holders).
+entries_of() {	# listing pid
+	echo "$1" | tr -d ' \n' | grep -o "\"\(owner_pid\|pid\)\":$2[,}]" | wc -l
+}
+
+# While other entries come and go by the thousand a second, every listing
+# ends (exit 0) and shows each entry that lives throughout it exactly once:
+# 1200 events take many reads to list, and a change between two of them
+# interrupts the dump (NLM_F_DUMP_INTR) every time; the fifth try is shown.
+test_listings_under_churn_show_each_lasting_entry_once() {
+	many=$(_hold events 1200)
+	assertNotNull "1200 events open" "$many"
+	mpmu-probe bench-open 1000000 > /dev/null &
+	churn1=$!
+	mpmu-probe bench-open 1000000 > /dev/null &
+	churn2=$!
+	rc=0 counts=""
+	for i in 1 2 3 4 5; do
+		out=$(mpmuctl -j events) || rc=$?
+		counts="$counts $(entries_of "$out" "$many")"
+	done
+	kill "$churn1" "$churn2"
+	wait "$churn1" "$churn2"
+	assertEquals "mpmuctl events exit status under churn" 0 "$rc"
+	assertEquals "the 1200 lasting events in each of 5 listings" \
+		" 1200 1200 1200 1200 1200" "$counts"
+	release "$many"
+
+	v1=$(hold_vm) v2=$(hold_vm)
+	mpmu-probe bench-vm 100000 > /dev/null &
+	churn1=$!
+	rc=0 counts=""
+	for i in 1 2 3 4 5; do
+		out=$(mpmuctl -j holders) || rc=$?
+		counts="$counts $(entries_of "$out" "$v1")$(entries_of "$out" "$v2")"
+	done
+	kill "$churn1"
+	wait "$churn1"
+	assertEquals "mpmuctl holders exit status under churn" 0 "$rc"
+	assertEquals "the 2 lasting holders in each of 5 listings" " 11 11 11 11 11" "$counts"
+}
+
 # kvm_amd and kvm go away and come back while VMs and events churn; the
 # module re-arms its KVM probes each time.
 test_kvm_reload_under_load_keeps_the_invariant() {
