@@ -640,11 +640,13 @@ void mpmu_event_destroy(const struct perf_event *event)
 	bool drained = false;
 
 	/*
-	 * Every event free in the system comes here: skip the lock when
-	 * nothing is counted.  A record is inserted before its event can be
-	 * freed, so a zero read here cannot miss this event's record.
+	 * Every event free in the system comes here: skip the lock when the
+	 * event's bucket is empty (an exclude-guest event's, nearly always).
+	 * A record it still has was inserted before the event could be freed,
+	 * and it keeps the bucket non-empty whatever else leaves it, so an
+	 * empty bucket, read without the lock, means it has none.
 	 */
-	if (!READ_ONCE(mpmu_nr_events))
+	if (hlist_empty(&mpmu_events[hash_min((unsigned long)event, HASH_BITS(mpmu_events))]))
 		return;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);
