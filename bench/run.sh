@@ -40,10 +40,14 @@ function median(a, n,    i, j, t) {	# sorts a[1..n]
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 # ratio of case b to case a for metric m, per round: median, min, max
-function ratio(name, a, b, m, target,    r, n, x, med, ok) {
+function ratio(name, a, b, m, target) {
+	ratio_of(name, a, m, b, m, target)
+}
+# ratio of (case b, metric mb) to (case a, metric ma), per round
+function ratio_of(name, a, ma, b, mb, target,    r, n, x, med, ok) {
 	n = 0
-	for (r = 1; (a SUBSEP r SUBSEP m) in v && (b SUBSEP r SUBSEP m) in v; r++)
-		x[++n] = v[b, r, m] / v[a, r, m]
+	for (r = 1; (a SUBSEP r SUBSEP ma) in v && (b SUBSEP r SUBSEP mb) in v; r++)
+		x[++n] = v[b, r, mb] / v[a, r, ma]
 	if (!n) return
 	med = median(x, n)
 	ok = target == "" ? "" : med <= target ? "met" : "NOT met"
@@ -51,6 +55,17 @@ function ratio(name, a, b, m, target,    r, n, x, med, ok) {
 	printf "%-58s %7.3f  %6.3f..%-6.3f  %s%-5s %s\n", name, med, x[1], x[n], target == "" ? "   " : "<= ", target, ok
 	med_of[name] = med
 	rows[++nrows] = sprintf("{\"name\": \"%s\", \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"rounds\": %d, \"target\": %s}", name, med, x[1], x[n], n, target == "" ? "null" : target)
+}
+# instructions per operation that case b adds to case a (metric m), per
+# round: median, min, max; no target
+function extra(name, a, b, m,    r, n, x, med) {
+	n = 0
+	for (r = 1; (a SUBSEP r SUBSEP m) in v && (b SUBSEP r SUBSEP m) in v; r++)
+		x[++n] = v[b, r, m] - v[a, r, m]
+	if (!n) return
+	med = median(x, n)
+	printf "%-58s %7d  %6d..%-6d\n", name, med, x[1], x[n]
+	rows[++nrows] = sprintf("{\"name\": \"%s\", \"unit\": \"instructions\", \"median\": %d, \"min\": %d, \"max\": %d, \"rounds\": %d, \"target\": null}", name, med, x[1], x[n], n)
 }
 function value(name, c, m, target, unit,    r, n, x, med) {
 	n = 0
@@ -70,10 +85,21 @@ END {
 	ratio("perf_event_open+close, exclude_guest=1: with/without", "without", "with", "open_exclude_guest", 1.02)
 	ratio("perf_event_open+close, include-guest: with/without", "without", "with", "open_include_guest", 1.05)
 	ratio("  the same with a notification listener", "without", "with_listener", "open_include_guest", 1.05)
-	ratio("KVM_CREATE_VM+close: with/without", "without", "with", "create_vm", 1.02)
+	ratio("KVM_CREATE_VM: with/without", "without", "with", "create_vm", 1.02)
 	ratio("  the same with a notification listener", "without", "with_listener", "create_vm", 1.02)
 	ratio("open exclude_guest=1, 10 live events: with/without", "events10_without", "events10_with", "open_exclude_guest", 1.02)
 	ratio("open include-guest, 10 live events: with/without", "events10_without", "events10_with", "open_include_guest", 1.05)
+	printf "\nwhere the instructions go, 10 live events: instructions per open+close over the module not loaded\n"
+	extra("exclude-guest: the module (debug build)", "probes_none", "probes_debug", "open_exclude_guest")
+	extra("  without the return probe on the LSM hook", "probes_none", "probes_no_return_probe", "open_exclude_guest")
+	extra("  the probes alone (handlers return at once)", "probes_none", "probes_probes_only", "open_exclude_guest")
+	extra("  the probes alone, without the return probe", "probes_none", "probes_probes_only_no_return_probe", "open_exclude_guest")
+	extra("include-guest: the module (debug build)", "probes_none", "probes_debug", "open_include_guest")
+	extra("  without the return probe on the LSM hook", "probes_none", "probes_no_return_probe", "open_include_guest")
+	extra("  the probes alone (handlers return at once)", "probes_none", "probes_probes_only", "open_include_guest")
+	extra("  the probes alone, without the return probe", "probes_none", "probes_probes_only_no_return_probe", "open_include_guest")
+	extra("include-guest: the production build (section 2 rounds)", "events10_without", "events10_with", "open_include_guest")
+	printf "\n"
 	ratio("open exclude_guest=1: 10000 vs 10 live events", "events10_with", "events10000_with", "open_exclude_guest", 1.10)
 	ratio("  the same without the module", "events10_without", "events10000_without", "open_exclude_guest", "")
 	ratio("open include-guest: 10000 vs 10 live events", "events10_with", "events10000_with", "open_include_guest", 1.10)
@@ -81,15 +107,15 @@ END {
 	ratio("KVM_CREATE_VM (refused): 10000 vs 10 live events", "events10_with", "events10000_with", "create_vm", 1.10)
 	ratio("open exclude_guest=1: many vs 1 live VMs", "vms1", "vmsmany", "open_exclude_guest", 1.10)
 	ratio("open include-guest (refused): many vs 1 live VMs", "vms1", "vmsmany", "open_include_guest", 1.10)
-	ratio("KVM_CREATE_VM+close: many vs 1 live VMs", "vms1", "vmsmany", "create_vm", 1.10)
+	ratio("KVM_CREATE_VM: many vs 1 live VMs", "vms1", "vmsmany", "create_vm", 1.10)
 	ratio("outside: perf bench breakpoint thread: with/without", "perf_without", "perf_with", "bp_thread", 1.05)
 	ratio("outside: perf bench syscall basic (no hook): with/without", "perf_without", "perf_with", "syscall", "")
 	value("mpmuctl -j status, 10000 events", "events10000", "mpmuctl_status_ms", 20, "ms")
-	value("mpmuctl -j events, 10000 events", "events10000", "mpmuctl_events_ms", 100, "ms")
+	value("mpmuctl -j events, 10000 events", "events10000", "mpmuctl_events_ms", "", "ms")
+	value("  the same dump read by nl-dump (libnl, nothing kept)", "events10000", "nl_dump_events_ms", "", "ms")
+	ratio_of("mpmuctl -j events / nl-dump events, 10000 events", "events10000", "nl_dump_events_ms", "events10000", "mpmuctl_events_ms", 2)
 	value("mpmuctl --version (no netlink: process start)", "events10000", "mpmuctl_version_ms", "", "ms")
 	printf "%-58s %7.1f  (median of 5, on the host that runs QEMU)\n", "  the same natively, no emulation (ms)", host_ms
-	value("  -j status minus process start, 10000 events", "events10000", "mpmuctl_status_net_ms", 20, "ms")
-	value("  -j events minus process start, 10000 events", "events10000", "mpmuctl_events_net_ms", 100, "ms")
 	value("mpmuctl -j status, many VMs", "vmsmany", "mpmuctl_status_ms", 20, "ms")
 	value("mpmuctl -j holders, many VMs", "vmsmany", "mpmuctl_holders_ms", "", "ms")
 	ev = (v["memory", 1, "events_slab_kb_with"] - v["memory", 1, "events_slab_kb_without"]) * 1024 / 10000
@@ -99,11 +125,12 @@ END {
 	printf "%-58s %7.0f  (Slab, with minus without, over %s VMs)\n", "kernel memory per holder (bytes)", vm, info["vms_held_memory_with"]
 	printf "{\n  \"kernel\": \"%s\",\n  \"cpu\": \"%s\",\n  \"cpus\": %s,\n  \"vms_held\": %s,\n", info["kernel"], info["cpu"], info["cpus"], info["vms_held"] + 0 > json
 	printf "  \"host_mpmuctl_version_ms\": %s,\n", host_ms > json
+	printf "  \"clock\": \"icount\",\n  \"per_operation\": \"median of batches\",\n" > json
 	printf "  \"memory_bytes_per_event\": %.0f,\n  \"memory_bytes_per_holder\": %.0f,\n  \"measures\": [\n", ev, vm > json
 	for (i = 1; i <= nrows; i++) printf "    %s%s\n", rows[i], i < nrows ? "," : "" > json
 	printf "  ]\n}\n" > json
 	print missed + 0 > missed_file
 	printf "\nbench: written %s (raw: %s)\n", json, substr(json, 1, length(json) - 5) ".log"
-	printf "bench: %d targets missed; ratios with/without: exclude-guest open %.3f, include-guest open %.3f, KVM_CREATE_VM %.3f\n", missed, med_of["perf_event_open+close, exclude_guest=1: with/without"], med_of["perf_event_open+close, include-guest: with/without"], med_of["KVM_CREATE_VM+close: with/without"]
+	printf "bench: %d targets missed; ratios with/without: exclude-guest open %.3f, include-guest open %.3f, KVM_CREATE_VM %.3f\n", missed, med_of["perf_event_open+close, exclude_guest=1: with/without"], med_of["perf_event_open+close, include-guest: with/without"], med_of["KVM_CREATE_VM: with/without"]
 }'
 [ "$(cat "$missed_file")" = 0 ]

@@ -55,8 +55,23 @@ static unsigned int refuse_delay_ms;
 module_param(refuse_delay_ms, uint, 0600);
 MODULE_PARM_DESC(refuse_delay_ms, "debug: busy-wait in the VM refusal stub (ms)");
 #define refuse_delay()	mdelay(READ_ONCE(refuse_delay_ms))
+
+/*
+ * Debug builds only, for make bench's account of where the instructions
+ * go: the perf probes fire but their handlers return at once (what the
+ * probes themselves cost), and the return probe on the LSM hook is
+ * registered disabled (LSM refusals then go uncounted).
+ */
+static bool bench_probes_only;
+module_param(bench_probes_only, bool, 0400);
+MODULE_PARM_DESC(bench_probes_only, "debug: perf probe handlers do nothing");
+static bool bench_no_return_probe;
+module_param(bench_no_return_probe, bool, 0400);
+MODULE_PARM_DESC(bench_no_return_probe, "debug: no return probe on the LSM hook");
 #else
 #define refuse_delay()	do { } while (0)
+#define bench_probes_only	false
+#define bench_no_return_probe	false
 #endif
 
 static noinline int mpmu_refuse_ebusy(void)
@@ -135,8 +150,11 @@ static struct kprobe kp_vm_free = {
 
 static int event_alloc_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	int err = mpmu_event_create((void *)regs_get_kernel_argument(regs, 0));
+	int err;
 
+	if (bench_probes_only)
+		return 0;
+	err = mpmu_event_create((void *)regs_get_kernel_argument(regs, 0));
 	return err ? refuse(regs, err) : 0;
 }
 
@@ -163,7 +181,8 @@ static int event_alloc_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 static int event_free_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	mpmu_event_destroy((void *)regs_get_kernel_argument(regs, 0));
+	if (!bench_probes_only)
+		mpmu_event_destroy((void *)regs_get_kernel_argument(regs, 0));
 	return 0;
 }
 
@@ -592,6 +611,8 @@ int mpmu_hooks_init(void)
 		pr_err("cannot probe %s: %d\n", symbol, ret);
 		return ret;
 	}
+	if (bench_no_return_probe)
+		disable_kretprobe(&krp_event_alloc);
 	ret = native_arm();
 	if (ret)
 		goto err_perf;

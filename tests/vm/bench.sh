@@ -6,10 +6,10 @@
 # rounds alternating without and with the module.
 . /tests/lib.sh
 
-ROUNDS=5
+ROUNDS=9
 SCALE_ROUNDS=4		# each holds 10,000 events or 1,000 VMs: slower
-N_OPEN=2000		# perf_event_open+close per measurement
-N_VM=10			# KVM_CREATE_VM+close per measurement
+N_OPEN=2000		# perf_event_open+close per measurement (median of batches of 10)
+N_VM=40			# KVM_CREATE_VM per measurement (median)
 MANY_EVENTS=10000
 MANY_VMS=1000		# or as many as memory allows
 
@@ -66,8 +66,34 @@ while [ $r -le $ROUNDS ]; do
 	r=$((r + 1))
 done
 
+# 1b. Where the instructions go, in the steady state (10 live include-guest
+# events held by another process: no 0<->1 transition of anything): the
+# debug build of the same code, whole, without the return probe on the
+# LSM hook (registered disabled), with its perf handlers returning at once
+# (what the probes themselves cost), and both.  bench/run.sh prints each
+# as instructions per open+close over the module not loaded.
+DEBUG_MODULE=/lib/mpmu/mediated_pmu-debug.ko
+few=$(_hold events 10)
+r=1
+while [ $r -le $ROUNDS ]; do
+	for variant in none debug no_return_probe probes_only probes_only_no_return_probe; do
+		mp_unload
+		case $variant in
+		none) ;;
+		debug) insmod "$DEBUG_MODULE" $TEST_PARAMS ;;
+		no_return_probe) insmod "$DEBUG_MODULE" $TEST_PARAMS bench_no_return_probe=1 ;;
+		probes_only) insmod "$DEBUG_MODULE" $TEST_PARAMS bench_probes_only=1 ;;
+		*) insmod "$DEBUG_MODULE" $TEST_PARAMS bench_probes_only=1 bench_no_return_probe=1 ;;
+		esac
+		sleep 2
+		echo "BENCH probes_$variant $r open_exclude_guest $(cost bench-open $N_OPEN --exclude-guest)"
+		echo "BENCH probes_$variant $r open_include_guest $(cost bench-open $N_OPEN)"
+	done
+	r=$((r + 1))
+done
+release "$few"
+
 mpmuctl_ms() { mpmu-probe time /usr/bin/mpmuctl-opt "$@" | cut -d' ' -f1; }
-minus() { echo "$1 $2" | awk '{ print $1 - $2 }'; }
 
 # 2. Scale: 10 vs 10,000 live include-guest events (VM creation is then
 # refused: the cost of the refusal), also without the module, which shows
@@ -89,8 +115,8 @@ for state in without with; do
 			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_ms $ev"
 			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_ms $st"
 			echo "BENCH events$MANY_EVENTS $r mpmuctl_version_ms $ver"
-			echo "BENCH events$MANY_EVENTS $r mpmuctl_events_net_ms $(minus "$ev" "$ver")"
-			echo "BENCH events$MANY_EVENTS $r mpmuctl_status_net_ms $(minus "$st" "$ver")"
+			# the same dump, read by the least a libnl client can do
+			echo "BENCH events$MANY_EVENTS $r nl_dump_events_ms $(mpmu-probe time /usr/bin/nl-dump events | cut -d' ' -f1)"
 		fi
 		release "$many"
 		release "$few"

@@ -3,7 +3,8 @@
 # Boot Debian kernels in QEMU with a busybox initramfs holding the module,
 # KVM and the test programs; run guest suites there; report per test.
 #
-#   tests/vm/run.sh [-s SUITES] [-T TESTS] [-t STRESS_SECONDS] [KERNEL_VERSION...]
+#   tests/vm/run.sh [-s SUITES] [-T TESTS] [-t STRESS_SECONDS] [-k KILL_SECONDS]
+#                   [KERNEL_VERSION...]
 #
 # Default kernels: every installed 6.1 / 6.12 / 6.12-rt amd64 kernel with
 # headers, and the 7.x kernels tests/tools/kernels-7x keeps in $MPMU_CACHE
@@ -23,12 +24,14 @@ MPMU_ICOUNT=${MPMU_ICOUNT:-}
 suites=""
 tests=""
 stress=60
-while getopts "s:t:T:" opt; do
+kill_seconds=20
+while getopts "s:t:T:k:" opt; do
 	case $opt in
 	s) suites=$OPTARG ;;
 	T) tests=$OPTARG ;;
 	t) stress=$OPTARG ;;
-	*) echo "usage: $0 [-s SUITES] [-t SECONDS] [KERNEL...]" >&2; exit 64 ;;
+	k) kill_seconds=$OPTARG ;;
+	*) echo "usage: $0 [-s SUITES] [-T TESTS] [-t SECONDS] [-k SECONDS] [KERNEL...]" >&2; exit 64 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -184,6 +187,7 @@ build_initramfs() {
 	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
 	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
 	copy_dynamic "$build/nl-fuzz" "$root" /usr/bin/nl-fuzz
+	copy_dynamic "$build/nl-dump" "$root" /usr/bin/nl-dump
 	copy_dynamic "$build/mpmu-race" "$root" /usr/bin/mpmu-race
 	# make bench's outside benchmark; 24 MB of libraries, so only there.
 	if [ "$suites" = bench ]; then
@@ -217,7 +221,7 @@ boot() {
 		$("$top/tests/tools/qemu-cpu") ${MPMU_ICOUNT:+-icount shift=0,sleep=off} \
 		-smp 2 -m 1G -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$build/$kver/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=5 slab_nomerge mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress" \
+		-append "console=ttyS0 panic=-1 loglevel=5 slab_nomerge mpmu.suites=$suites mpmu.tests=$tests mpmu.stress=$stress mpmu.kill=$kill_seconds" \
 		< /dev/null > "$log" 2>&1 || true
 }
 
@@ -254,6 +258,8 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/nl-bad" "$top/tests/vm/nl-bad.c" $(pkg-config --libs libnl-genl-3.0)
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/nl-fuzz" "$top/tests/vm/nl-fuzz.c" $(pkg-config --libs libnl-genl-3.0)
+cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
+	-o "$build/nl-dump" "$top/tests/vm/nl-dump.c" $(pkg-config --libs libnl-genl-3.0)
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -pthread $(pkg-config --cflags libnl-genl-3.0) \
 	-o "$build/mpmu-race" "$top/tests/vm/mpmu-race.c" $(pkg-config --libs libnl-genl-3.0)
 # The CLI runs under ASan/UBSan in the guest: a leak or UB fails its test.
@@ -262,7 +268,7 @@ make -s -C "$top" user
 
 export -f run_kernel build_kmod build_module copy_dynamic build_initramfs boot report kvm_modules \
 	kernel_root in_chroot has_native_knob
-export top build cache suites tests stress MPMU_ICOUNT
+export top build cache suites tests stress kill_seconds MPMU_ICOUNT
 # What each guest must run: every test of the suites it runs.
 if [ -n "$suites" ]; then
 	suite_files=$(echo "$suites" | tr , '\n' | sed "s|.*|$top/tests/vm/&.sh|")
