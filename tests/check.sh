@@ -324,6 +324,23 @@ tier pkg tests/pkg/host.sh
 # module is built in, cached outside the tree: the VM tier boots them too.
 tally "7.x kernels and the trixie build chroot are in the cache" tests/tools/kernels-7x
 tier vm tests/vm/run.sh
+
+# README: the debug build adds parameters, each described "debug:", and
+# the production build has none of them (the builds the VM tier made).
+debug_parameters_only_in_the_debug_build() {
+	local k dir extra
+	k=$(tests/tools/default-kernel)
+	dir=build/vm/$k
+	modinfo -F parm "$dir/kmod/mediated_pmu.ko" | sort > build/parm.prod || return 1
+	modinfo -F parm "$dir/kmod-debug/mediated_pmu.ko" | sort > build/parm.debug || return 1
+	extra=$(comm -13 build/parm.prod build/parm.debug)
+	echo "debug-only parameters: $(cut -d: -f1 <<< "$extra" | tr '\n' ' ')"
+	grep -q '^fail_alloc_every:debug:' <<< "$extra" &&
+		! grep -qv '^[a-z_]*:debug:' <<< "$extra" &&
+		! grep -q ':debug:' build/parm.prod
+}
+tally "the debug build's parameters are described \"debug:\" and absent from the production build" \
+	debug_parameters_only_in_the_debug_build
 # The reliability suite's figures, as docs/reliability.md shows them.
 echo "--- reliability figures of this run:"
 if ! "$top/tests/tools/reliability-figures" "$top/build/vm"; then
