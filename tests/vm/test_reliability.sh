@@ -163,7 +163,7 @@ test_kill_9_of_holders_mid_operation_loses_nothing() {
 		mpmu-probe stress 600 2>> "$HOLD_DIR/kill.err" > /dev/null &
 		pids="$pids $!"
 	done
-	end=$(($(date +%s) + 20))
+	end=$(($(date +%s) + KILL_SECONDS))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		usleep $((200000 + $(head -c 2 /dev/urandom | od -An -tu2) * 10))
 		set -- $pids
@@ -177,7 +177,7 @@ test_kill_9_of_holders_mid_operation_loses_nothing() {
 	done
 	kill -KILL $pids
 	wait $pids 2> /dev/null
-	echo "figure: kill -9: $killed holders killed mid-operation in 20 s"
+	echo "figure: kill -9: $killed holders killed mid-operation in $KILL_SECONDS s"
 	assertEquals "violations" "" "$(grep VIOLATION "$HOLD_DIR/kill.err")"
 	assertTrue "counters back to 0 after the kills" settled
 	assert_still_arbitrates "after the kills"
