@@ -910,6 +910,18 @@ int mpmu_set_guarded(const char *names)
 	return 0;
 }
 
+/* The tables' generation: it changes with every insertion and removal. */
+unsigned int mpmu_tables_gen(void)
+{
+	unsigned long flags;
+	unsigned int gen;
+
+	raw_spin_lock_irqsave(&mpmu_lock, flags);
+	gen = mpmu_gen;
+	raw_spin_unlock_irqrestore(&mpmu_lock, flags);
+	return gen;
+}
+
 void mpmu_get_status(struct mpmu_status *st)
 {
 	unsigned long flags;

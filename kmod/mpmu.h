@@ -158,6 +158,7 @@ struct mpmu_status {
 };
 
 void mpmu_get_status(struct mpmu_status *st);
+unsigned int mpmu_tables_gen(void);
 int mpmu_holder_pids(pid_t *pids, int max);
 
 /*

@@ -148,9 +148,12 @@ static int dump_start(struct netlink_callback *cb)
  * cb->seq is the table generation, as the walk read it under the lock of
  * the bucket it is at: a message (genl_dump_check_consistent()) or the
  * closing NLMSG_DONE (netlink_dump()) after a change is flagged with
- * NLM_F_DUMP_INTR, and userspace asks again.  The last call, which only
- * adds NLMSG_DONE, keeps the generation the walk ended with: a change
- * after the walk, while userspace read, leaves the dump consistent.
+ * NLM_F_DUMP_INTR, and userspace asks again.  The first call sets
+ * cb->prev_seq, which netlink leaves 0 until the first message, to the
+ * generation before the walk: a change before the first message, or in a
+ * dump with none, is flagged too.  The last call, which only adds
+ * NLMSG_DONE, keeps the generation the walk ended with: a change after the
+ * walk, while userspace read, leaves the dump consistent.
  */
 static void *dump_start_msg(struct dump_ctx *dc)
 {
@@ -255,6 +258,9 @@ static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, cb->seq };
 
+	if (!cb->prev_seq)
+		cb->prev_seq = mpmu_tables_gen();
+
 	mpmu_walk_holders(cb->args, &dc.gen, dump_holder, &dc);
 	cb->seq = dc.gen;
 	return skb->len;
@@ -263,6 +269,9 @@ static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 static int nl_dump_events(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, cb->seq };
+
+	if (!cb->prev_seq)
+		cb->prev_seq = mpmu_tables_gen();
 
 	mpmu_walk_events(cb->args, &dc.gen, dump_event, &dc);
 	cb->seq = dc.gen;

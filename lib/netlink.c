@@ -415,7 +415,8 @@ static int dump(struct mpmu_client *client, uint8_t cmd, size_t size,
 		free(l.items);
 		l = (struct list){ .size = size };
 		ret = request(client, cmd, NLM_F_DUMP, NULL, NULL, cb, &l);
-		if (!ret)
+		/* A list that could not grow is short: that wins over -EAGAIN. */
+		if (l.error)
 			ret = l.error;
 	} while (ret == -EAGAIN && ++tries < DUMP_TRIES);
 	if (ret == -EAGAIN)
