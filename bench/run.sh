@@ -9,28 +9,35 @@
 # writes bench/results/<kernel>-<UTC time>.json and keeps the guest's raw
 # output beside it (.log); exits 1 when a target is missed.
 #   bench/run.sh [KERNEL_VERSION]   (default: the installed 6.12 amd64)
+#   bench/run.sh --from RAW.log     the table of a kept run, from its raw
+#                                   lines (and its .json's host figure);
+#                                   writes nothing, exits as the run did
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-kver=${1:-$("$top/tests/tools/default-kernel")}
-[ -n "$kver" ] || { echo "bench: no 6.12 kernel installed (tests/deps.sh)" >&2; exit 1; }
-
 mkdir -p "$top/build"
-MPMU_ICOUNT=1 "$top/tests/vm/run.sh" -s bench "$kver" > "$top/build/bench-vm.log" 2>&1 || true
-log=$top/build/vm/$kver/console.log
-if ! tr -d '\r' < "$log" | grep -q '^BENCH-DONE'; then
-	echo "bench: the guest did not finish; see $log" >&2
-	tail -20 "$top/build/bench-vm.log" >&2
-	exit 1
+if [ "${1:-}" = --from ]; then
+	log=${2:?bench: --from needs a kept run\'s .log}
+	json=/dev/null
+	host_ms=$(jq -r '.host_mpmuctl_version_ms // 0' "${log%.log}.json" 2> /dev/null || echo 0)
+else
+	kver=${1:-$("$top/tests/tools/default-kernel")}
+	[ -n "$kver" ] || { echo "bench: no 6.12 kernel installed (tests/deps.sh)" >&2; exit 1; }
+	MPMU_ICOUNT=1 "$top/tests/vm/run.sh" -s bench "$kver" > "$top/build/bench-vm.log" 2>&1 || true
+	log=$top/build/vm/$kver/console.log
+	if ! tr -d '\r' < "$log" | grep -q '^BENCH-DONE'; then
+		echo "bench: the guest did not finish; see $log" >&2
+		tail -20 "$top/build/bench-vm.log" >&2
+		exit 1
+	fi
+	mkdir -p "$top/bench/results"
+	json=$top/bench/results/$kver-$(date -u +%Y%m%dT%H%M%SZ).json
+	# The raw figures the table is made of.
+	tr -d '\r' < "$log" | grep -a '^BENCH' > "${json%.json}.log"
+	# The same program's start natively on this machine: what emulation costs.
+	host_ms=$(for i in 1 2 3 4 5; do
+		"$top/build/vm/mpmu-probe" time "$top/build/user/mpmuctl" --version | cut -d' ' -f1
+	done | sort -n | sed -n 3p)
 fi
-mkdir -p "$top/bench/results"
-json=$top/bench/results/$kver-$(date -u +%Y%m%dT%H%M%SZ).json
-# The raw figures the table is made of.
-tr -d '\r' < "$log" | grep -a '^BENCH' > "${json%.json}.log"
-
-# The same program's start natively on this machine: what emulation costs.
-host_ms=$(for i in 1 2 3 4 5; do
-	"$top/build/vm/mpmu-probe" time "$top/build/user/mpmuctl" --version | cut -d' ' -f1
-done | sort -n | sed -n 3p)
 
 missed_file=$top/build/bench-missed
 tr -d '\r' < "$log" | awk -v json="$json" -v host_ms="$host_ms" -v missed_file="$missed_file" '
@@ -130,7 +137,10 @@ END {
 	for (i = 1; i <= nrows; i++) printf "    %s%s\n", rows[i], i < nrows ? "," : "" > json
 	printf "  ]\n}\n" > json
 	print missed + 0 > missed_file
-	printf "\nbench: written %s (raw: %s)\n", json, substr(json, 1, length(json) - 5) ".log"
+	if (json != "/dev/null")
+		printf "\nbench: written %s (raw: %s)\n", json, substr(json, 1, length(json) - 5) ".log"
+	else
+		printf "\n"
 	printf "bench: %d targets missed; ratios with/without: exclude-guest open %.3f, include-guest open %.3f, KVM_CREATE_VM %.3f\n", missed, med_of["perf_event_open+close, exclude_guest=1: with/without"], med_of["perf_event_open+close, include-guest: with/without"], med_of["KVM_CREATE_VM: with/without"]
 }'
 [ "$(cat "$missed_file")" = 0 ]

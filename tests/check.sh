@@ -292,6 +292,17 @@ fuzz_parsers() {
 }
 tally "libFuzzer: config file, guest name, seconds and mpmuctl command-line parsers, 20 s each, no crash" fuzz_parsers
 
+# make bench's report, made again from a kept run's raw lines: the same
+# last line (the ratios, the targets missed) and exit 1 for a missed target.
+bench_report_from_a_kept_run() {
+	local out rc=0
+	out=$(bench/run.sh --from bench/results/6.12.117+deb12-amd64-20261202T154539Z.log) || rc=$?
+	echo "exit $rc; $(tail -n 1 <<< "$out")"
+	[ "$rc" = 1 ] && [ "$(tail -n 1 <<< "$out")" = "bench: 7 targets missed; ratios with/without: exclude-guest open 1.016, include-guest open 1.044, KVM_CREATE_VM 1.004" ]
+}
+tally "make bench's report from a kept run: its last line and exit 1 for a missed target" \
+	bench_report_from_a_kept_run
+
 # Guest tiers: the module on each kernel (busybox), then mpmud under systemd.
 # A tier fails when one of its checks failed, when it printed no closing
 # "<name>: N passed, N failed, N skipped" line (it did not run to its end),

@@ -8,7 +8,8 @@
 # needs the Debian archive keyring for its private apt state), and the
 # Debian and RPM packaging tools (with their linters) and DKMS, and clang
 # with libFuzzer for the parsers' fuzz targets; perf, whose "perf bench"
-# make bench runs in the guest as an outside check of its own figures.
+# make bench runs in the guest as an outside check of its own figures; jq,
+# with which bench/ reads its kept results.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ packages=(
 	build-essential make gcc libc6-dev kmod cpio xz-utils gzip
 	pkg-config libnl-genl-3-dev libjson-c-dev libsystemd-dev systemd
 	debootstrap e2fsprogs debian-archive-keyring util-linux
-	libxml2-utils
+	libxml2-utils jq
 	debhelper dh-dkms dkms openssl lintian rpm rpmlint bash-completion qemu-utils
 	clang libclang-rt-14-dev linux-perf
 	qemu-system-x86 busybox-static shunit2
