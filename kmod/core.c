@@ -128,12 +128,19 @@ bool mpmu_note_next(u64 *cursor, struct mpmu_note *out)
 	return found;
 }
 
+/* The bucket hash_add() puts @key's record in. */
+static struct hlist_head *rec_bucket(struct hlist_head *table, unsigned int bits,
+				     const void *key)
+{
+	return &table[hash_min((unsigned long)key, bits)];
+}
+
 static struct mpmu_rec *rec_find(struct hlist_head *table, unsigned int bits,
 				 const void *key)
 {
 	struct mpmu_rec *rec;
 
-	hlist_for_each_entry(rec, &table[hash_min((unsigned long)key, bits)], node)
+	hlist_for_each_entry(rec, rec_bucket(table, bits, key), node)
 		if (rec->key == key)
 			return rec;
 	return NULL;
@@ -650,7 +657,7 @@ void mpmu_event_destroy(const struct perf_event *event)
 	 * and it keeps the bucket non-empty whatever else leaves it, so an
 	 * empty bucket, read without the lock, means it has none.
 	 */
-	if (hlist_empty(&mpmu_events[hash_min((unsigned long)event, HASH_BITS(mpmu_events))]))
+	if (hlist_empty(rec_bucket(mpmu_events, HASH_BITS(mpmu_events), event)))
 		return;
 
 	raw_spin_lock_irqsave(&mpmu_lock, flags);

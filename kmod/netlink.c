@@ -154,7 +154,22 @@ static int dump_start(struct netlink_callback *cb)
  * dump with none, is flagged too.  The last call, which only adds
  * NLMSG_DONE, keeps the generation the walk ended with: a change after the
  * walk, while userspace read, leaves the dump consistent.
+ * dump_begin() and dump_end() go around every walk of a table.
  */
+static struct dump_ctx dump_begin(struct sk_buff *skb, struct netlink_callback *cb,
+				  u8 cmd)
+{
+	if (!cb->prev_seq)
+		cb->prev_seq = mpmu_tables_gen();
+	return (struct dump_ctx){ skb, cb, cmd, cb->seq };
+}
+
+static int dump_end(const struct dump_ctx *dc)
+{
+	dc->cb->seq = dc->gen;
+	return dc->skb->len;
+}
+
 static void *dump_start_msg(struct dump_ctx *dc)
 {
 	void *hdr = genlmsg_put(dc->skb, NETLINK_CB(dc->cb->skb).portid,
@@ -256,26 +271,18 @@ static int dump_rejection(const struct mpmu_note *n, void *data)
 /* cb->args[0..1] hold the walk position between calls. */
 static int nl_dump_holders(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_HOLDERS, cb->seq };
-
-	if (!cb->prev_seq)
-		cb->prev_seq = mpmu_tables_gen();
+	struct dump_ctx dc = dump_begin(skb, cb, MPMU_CMD_GET_HOLDERS);
 
 	mpmu_walk_holders(cb->args, &dc.gen, dump_holder, &dc);
-	cb->seq = dc.gen;
-	return skb->len;
+	return dump_end(&dc);
 }
 
 static int nl_dump_events(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct dump_ctx dc = { skb, cb, MPMU_CMD_GET_EVENTS, cb->seq };
-
-	if (!cb->prev_seq)
-		cb->prev_seq = mpmu_tables_gen();
+	struct dump_ctx dc = dump_begin(skb, cb, MPMU_CMD_GET_EVENTS);
 
 	mpmu_walk_events(cb->args, &dc.gen, dump_event, &dc);
-	cb->seq = dc.gen;
-	return skb->len;
+	return dump_end(&dc);
 }
 
 static int nl_dump_rejections(struct sk_buff *skb, struct netlink_callback *cb)
