@@ -50,11 +50,17 @@ function median(a, n,    i, j, t) {	# sorts a[1..n]
 function ratio(name, a, b, m, target) {
 	ratio_of(name, a, m, b, m, target)
 }
-# ratio of (case b, metric mb) to (case a, metric ma), per round
-function ratio_of(name, a, ma, b, mb, target,    r, n, x, med, ok) {
+# x[1..n] = (case b, metric mb) to (case a, metric ma) in each round that
+# has both, as a ratio, or as a difference when diff is set; returns n
+function per_round(x, a, ma, b, mb, diff,    r, n) {
 	n = 0
 	for (r = 1; (a SUBSEP r SUBSEP ma) in v && (b SUBSEP r SUBSEP mb) in v; r++)
-		x[++n] = v[b, r, mb] / v[a, r, ma]
+		x[++n] = diff ? v[b, r, mb] - v[a, r, ma] : v[b, r, mb] / v[a, r, ma]
+	return n
+}
+# ratio of (case b, metric mb) to (case a, metric ma), per round
+function ratio_of(name, a, ma, b, mb, target,    n, x, med, ok) {
+	n = per_round(x, a, ma, b, mb, 0)
 	if (!n) return
 	med = median(x, n)
 	ok = target == "" ? "" : med <= target ? "met" : "NOT met"
@@ -65,10 +71,8 @@ function ratio_of(name, a, ma, b, mb, target,    r, n, x, med, ok) {
 }
 # instructions per operation that case b adds to case a (metric m), per
 # round: median, min, max; no target
-function extra(name, a, b, m,    r, n, x, med) {
-	n = 0
-	for (r = 1; (a SUBSEP r SUBSEP m) in v && (b SUBSEP r SUBSEP m) in v; r++)
-		x[++n] = v[b, r, m] - v[a, r, m]
+function extra(name, a, b, m,    n, x, med) {
+	n = per_round(x, a, m, b, m, 1)
 	if (!n) return
 	med = median(x, n)
 	printf "%-58s %7d  %6d..%-6d\n", name, med, x[1], x[n]
