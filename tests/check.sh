@@ -21,6 +21,11 @@ fail=0
 skip=0
 failures=()	# repeated at the end: a long log's tail is what CI shows
 
+failed() {	# what: a FAIL line now, and again at the end
+	echo "FAIL $1"
+	failures+=("FAIL $1")
+}
+
 tally() {	# name, command...
 	local name=$1
 	shift
@@ -28,9 +33,8 @@ tally() {	# name, command...
 		echo "PASS $name"
 		pass=$((pass + 1))
 	else
-		echo "FAIL $name"
+		failed "$name"
 		fail=$((fail + 1))
-		failures+=("FAIL $name")
 	fi
 }
 
@@ -317,12 +321,10 @@ tier() {	# name, command...
 	tfail=$(grep -c '^FAIL' "$log" || true)
 	tskip=$(grep -c '^SKIP' "$log" || true)
 	if ! grep -q "^$name: [0-9]* passed, [0-9]* failed, [0-9]* skipped$" "$log"; then
-		failures+=("FAIL $name: the tier did not run to its end (no closing line)")
-		echo "FAIL $name: the tier did not run to its end (no closing line)"
+		failed "$name: the tier did not run to its end (no closing line)"
 		tfail=$((tfail + 1))
 	elif [ "$rc" -ne 0 ] && [ "$tfail" -eq 0 ]; then
-		failures+=("FAIL $name: the tier exited $rc with no FAIL line")
-		echo "FAIL $name: the tier exited $rc with no FAIL line"
+		failed "$name: the tier exited $rc with no FAIL line"
 		tfail=$((tfail + 1))
 	fi
 	pass=$((pass + tpass))
@@ -356,8 +358,7 @@ tally "the debug build's parameters are described \"debug:\" and absent from the
 # The reliability suite's figures, as docs/reliability.md shows them.
 echo "--- reliability figures of this run:"
 if ! "$top/tests/tools/reliability-figures" "$top/build/vm"; then
-	failures+=("FAIL the reliability figures cannot be read from build/vm")
-	echo "FAIL the reliability figures cannot be read from build/vm"
+	failed "the reliability figures cannot be read from build/vm"
 	fail=$((fail + 1))
 fi
 tier sysd tests/sysd/run.sh
