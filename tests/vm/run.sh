@@ -171,7 +171,7 @@ copy_dynamic() {
 }
 
 build_initramfs() {
-	local kver=$1 root=$build/$1/root kroot=$2 ko out
+	local kver=$1 root=$build/$1/root kroot=$2 ko out prog
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,usr/bin,lib/mpmu,tests,proc,sys,dev,tmp}
 	cp /bin/busybox "$root/bin/busybox"
@@ -184,11 +184,9 @@ build_initramfs() {
 	copy_dynamic "$top/build/asan/mpmuctl" "$root" /usr/bin/mpmuctl
 	# make bench times the optimised build, not the sanitized one.
 	copy_dynamic "$top/build/user/mpmuctl" "$root" /usr/bin/mpmuctl-opt
-	copy_dynamic "$build/jsonq" "$root" /usr/bin/jsonq
-	copy_dynamic "$build/nl-bad" "$root" /usr/bin/nl-bad
-	copy_dynamic "$build/nl-fuzz" "$root" /usr/bin/nl-fuzz
-	copy_dynamic "$build/nl-dump" "$root" /usr/bin/nl-dump
-	copy_dynamic "$build/mpmu-race" "$root" /usr/bin/mpmu-race
+	for prog in jsonq nl-bad nl-fuzz nl-dump mpmu-race; do
+		copy_dynamic "$build/$prog" "$root" "/usr/bin/$prog"
+	done
 	# make bench's outside benchmark; 24 MB of libraries, so only there.
 	if [ "$suites" = bench ]; then
 		copy_dynamic "$(command -v perf)" "$root" /usr/bin/perf
@@ -254,14 +252,10 @@ cc -std=gnu11 -Wall -Wextra -Werror -O2 -static \
 	-o "$build/mpmu-native" "$top/tests/vm/native/mpmu-native.c"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags json-c) \
 	-o "$build/jsonq" "$top/tests/vm/jsonq.c" $(pkg-config --libs json-c)
-cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
-	-o "$build/nl-bad" "$top/tests/vm/nl-bad.c" $(pkg-config --libs libnl-genl-3.0)
-cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
-	-o "$build/nl-fuzz" "$top/tests/vm/nl-fuzz.c" $(pkg-config --libs libnl-genl-3.0)
-cc -std=gnu11 -Wall -Wextra -Werror -O2 $(pkg-config --cflags libnl-genl-3.0) \
-	-o "$build/nl-dump" "$top/tests/vm/nl-dump.c" $(pkg-config --libs libnl-genl-3.0)
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -pthread $(pkg-config --cflags libnl-genl-3.0) \
-	-o "$build/mpmu-race" "$top/tests/vm/mpmu-race.c" $(pkg-config --libs libnl-genl-3.0)
+for prog in nl-bad nl-fuzz nl-dump mpmu-race; do	# the libnl clients
+	cc -std=gnu11 -Wall -Wextra -Werror -O2 -pthread $(pkg-config --cflags libnl-genl-3.0) \
+		-o "$build/$prog" "$top/tests/vm/$prog.c" $(pkg-config --libs libnl-genl-3.0)
+done
 # The CLI runs under ASan/UBSan in the guest: a leak or UB fails its test.
 make -s -C "$top" user SANITIZE=1 O=build/asan
 make -s -C "$top" user
