@@ -17,37 +17,43 @@ const struct out_col event_cols[] = {
 	{ NULL, NULL },
 };
 
+/* For -p, the text table and drain's report: lib's JSON as json-c objects. */
 json_object *event_json(const struct mpmu_event *e)
 {
-	json_object *o = json_object_new_object();
-	char buf[32];
+	char line[MPMU_EVENT_JSON_MAX], buf[32];
+	json_object *o;
 
-	json_object_object_add(o, "owner_pid", e->owner_pid ?
-			       json_object_new_int(e->owner_pid) : NULL);
-	json_object_object_add(o, "owner_comm", json_object_new_string(e->owner_comm));
-	json_object_object_add(o, "owner_start", e->owner_start_known ?
-			       json_object_new_uint64(e->owner_start) : NULL);
-	json_object_object_add(o, "owner_gone", json_object_new_boolean(e->owner_gone));
-	json_object_object_add(o, "kernel", json_object_new_boolean(e->kernel));
-	json_object_object_add(o, "cpu", json_object_new_int(e->cpu));
-	json_object_object_add(o, "target_pid", json_object_new_int(e->target_pid));
-	json_object_object_add(o, "pmu", json_object_new_string(e->pmu));
-	json_object_object_add(o, "type", json_object_new_int64(e->type));
-	json_object_object_add(o, "config", json_object_new_uint64(e->config));
-	json_object_object_add(o, "pinned", json_object_new_boolean(e->pinned));
-	if (!g.json) {
-		/* The kernel names an exited opener "?": say what that means. */
-		json_object_object_add(o, "owner_text", json_object_new_string(
-			e->owner_gone ? "(exited)" : e->owner_comm));
-		if (e->cpu >= 0)
-			snprintf(buf, sizeof(buf), "cpu %d", e->cpu);
-		else
-			snprintf(buf, sizeof(buf), "task %d", e->target_pid);
-		json_object_object_add(o, "where", json_object_new_string(buf));
-		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)e->config);
-		json_object_object_add(o, "config_hex", json_object_new_string(buf));
-	}
+	mpmu_event_json(line, e);
+	o = json_tokener_parse(line);
+	if (!o || g.json)
+		return o;
+	/* The kernel names an exited opener "?": say what that means. */
+	json_object_object_add(o, "owner_text", json_object_new_string(
+		e->owner_gone ? "(exited)" : e->owner_comm));
+	if (e->cpu >= 0)
+		snprintf(buf, sizeof(buf), "cpu %d", e->cpu);
+	else
+		snprintf(buf, sizeof(buf), "task %d", e->target_pid);
+	json_object_object_add(o, "where", json_object_new_string(buf));
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)e->config);
+	json_object_object_add(o, "config_hex", json_object_new_string(buf));
 	return o;
+}
+
+/* -j: tens of thousands of events, written as they are encoded. */
+static void stream_events(const struct mpmu_event *list, size_t nr)
+{
+	char line[MPMU_EVENT_JSON_MAX];
+	size_t i;
+
+	putchar('[');
+	for (i = 0; i < nr; i++) {
+		if (i)
+			putchar(',');
+		fwrite(line, 1, mpmu_event_json(line, &list[i]), stdout);
+	}
+	puts("]");
+	fflush(stdout);
 }
 
 const struct argp events_argp = {
@@ -71,6 +77,11 @@ int cmd_events(const union verb_opts *opts)
 	if (ret)
 		return report_dump_error(ret, "list the events", "events");
 
+	if (g.json && !g.pretty) {
+		stream_events(list, nr);
+		free(list);
+		return 0;
+	}
 	rows = json_object_new_array();
 	for (i = 0; i < nr; i++)
 		json_object_array_add(rows, event_json(&list[i]));

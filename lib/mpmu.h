@@ -110,6 +110,14 @@ const char *mpmu_errno_name(int err, char *buf, size_t size);
 int mpmu_get_holders(struct mpmu_client *client, struct mpmu_holder **list, size_t *nr);
 int mpmu_get_events(struct mpmu_client *client, struct mpmu_event **list, size_t *nr);
 int mpmu_get_rejections(struct mpmu_client *client, struct mpmu_note **list, size_t *nr);
+
+/*
+ * An event as one line of JSON (the "events" listing's objects); returns
+ * its length.  The longest is 502 characters with the NUL: 124 of keys
+ * and punctuation, 378 of values with names escaped to the last byte.
+ */
+#define MPMU_EVENT_JSON_MAX	512
+size_t mpmu_event_json(char buf[MPMU_EVENT_JSON_MAX], const struct mpmu_event *e);
 /* Changes: -EPERM without CAP_SYS_ADMIN, -EBUSY as the sysfs rules say. */
 int mpmu_set_enabled(struct mpmu_client *client, bool enabled);
 int mpmu_set_guarded(struct mpmu_client *client, const char *names);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "../../lib/mpmu.h"
 #include "harness.h"
 
@@ -680,6 +682,89 @@ TEST(open_without_module_says_enoent)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* The event as mpmuctl built it with json-c objects before lib wrote it. */
+static json_object *event_by_json_c(const struct mpmu_event *e)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "owner_pid", e->owner_pid ?
+			       json_object_new_int(e->owner_pid) : NULL);
+	json_object_object_add(o, "owner_comm", json_object_new_string(e->owner_comm));
+	json_object_object_add(o, "owner_start", e->owner_start_known ?
+			       json_object_new_uint64(e->owner_start) : NULL);
+	json_object_object_add(o, "owner_gone", json_object_new_boolean(e->owner_gone));
+	json_object_object_add(o, "kernel", json_object_new_boolean(e->kernel));
+	json_object_object_add(o, "cpu", json_object_new_int(e->cpu));
+	json_object_object_add(o, "target_pid", json_object_new_int(e->target_pid));
+	json_object_object_add(o, "pmu", json_object_new_string(e->pmu));
+	json_object_object_add(o, "type", json_object_new_int64(e->type));
+	json_object_object_add(o, "config", json_object_new_uint64(e->config));
+	json_object_object_add(o, "pinned", json_object_new_boolean(e->pinned));
+	return o;
+}
+
+/* lib's line is json-c's, byte for byte, and json-c reads it back as it was. */
+static int event_json_matches(const struct mpmu_event *e)
+{
+	int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	json_object *ref = event_by_json_c(e), *back;
+	char line[MPMU_EVENT_JSON_MAX];
+	size_t len = mpmu_event_json(line, e);
+	int same;
+
+	same = len == strlen(line) &&
+	       !strcmp(line, json_object_to_json_string_ext(ref, flags));
+	back = json_tokener_parse(line);
+	same = same && back && json_object_equal(back, ref);
+	if (!same)
+		fprintf(stderr, "    lib:    %s\n    json-c: %s\n", line,
+			json_object_to_json_string_ext(ref, flags));
+	json_object_put(back);
+	json_object_put(ref);
+	return same;
+}
+
+TEST(event_json_is_what_json_c_prints_for_every_byte_and_extreme)
+{
+	struct mpmu_event e = {
+		.owner_pid = 4242, .owner_comm = "qemu-system-x86", .cpu = -1,
+		.target_pid = 4242, .pmu = "cpu", .type = 4, .config = 0x3c,
+	};
+	char line[MPMU_EVENT_JSON_MAX];
+	int c;
+
+	CHECK(event_json_matches(&e));
+	/* Every byte a comm or a PMU name can hold, alone and amid text. */
+	for (c = 1; c < 256; c++) {
+		snprintf(e.owner_comm, sizeof(e.owner_comm), "a%cb%c", c, c);
+		snprintf(e.pmu, sizeof(e.pmu), "%c", c);
+		if (!event_json_matches(&e))
+			*okp = 0;
+	}
+	e = (struct mpmu_event){ .owner_pid = 0, .cpu = 0, .target_pid = -1 };
+	CHECK(event_json_matches(&e));
+	/* The extremes: every number at its limits, every flag set. */
+	e = (struct mpmu_event){
+		.owner_pid = INT32_MIN, .owner_start_known = true,
+		.owner_start = UINT64_MAX, .owner_gone = true, .kernel = true,
+		.cpu = INT32_MAX, .target_pid = INT32_MIN, .type = UINT32_MAX,
+		.config = UINT64_MAX, .pinned = true,
+	};
+	CHECK(event_json_matches(&e));
+	e.owner_pid = INT32_MAX;
+	e.config = (uint64_t)INT64_MAX + 1;
+	CHECK(event_json_matches(&e));
+	/* The longest line: both names escaped to their last byte. */
+	memset(e.owner_comm, 1, sizeof(e.owner_comm) - 1);
+	memset(e.pmu, 1, sizeof(e.pmu) - 1);
+	e.owner_pid = INT32_MIN;
+	e.cpu = INT32_MIN;
+	e.config = UINT64_MAX;
+	e.owner_gone = e.kernel = e.pinned = false;
+	CHECK(event_json_matches(&e));
+	CHECK(mpmu_event_json(line, &e) + 1 == 502);
+}
+
 int main(void)
 {
 	RUN(guest_name_from_libvirt_style_option);
@@ -705,5 +790,6 @@ int main(void)
 	RUN(names_of_kinds_and_modes);
 	RUN(textfile_has_every_spec_metric_and_replaces_atomically);
 	RUN(open_without_module_says_enoent);
+	RUN(event_json_is_what_json_c_prints_for_every_byte_and_extreme);
 	return SUMMARY();
 }
