@@ -34,8 +34,9 @@ static void check_include_guest_events(struct check *c, const struct mpmu_status
 	char hint[160];
 
 	snprintf(hint, sizeof(hint),
-		 "%u include-guest perf events block VM creation; see: mpmuctl events; try: mpmuctl drain",
-		 st->include_guest_events);
+		 "%u include-guest perf %s VM creation; see: mpmuctl events; try: mpmuctl drain",
+		 st->include_guest_events,
+		 st->include_guest_events == 1 ? "event blocks" : "events block");
 	line(c, "for include-guest perf events", !st->include_guest_events, hint);
 }
 

@@ -105,8 +105,12 @@ static int finish(struct drain *d, struct mpmu_client *client, struct mpmu_statu
 	} else if (drained) {
 		printf("drain: no include-guest event left: a VM can get the mediated PMU\n");
 	} else {
-		printf("drain: %u include-guest events %s:\n", st->include_guest_events,
-		       d->o.dry_run ? "block VM creation now" : "remain");
+		bool one = st->include_guest_events == 1;
+
+		printf("drain: %u include-guest %s:\n", st->include_guest_events,
+		       d->o.dry_run ? (one ? "event blocks VM creation now" :
+					     "events block VM creation now") :
+				      (one ? "event remains" : "events remain"));
 		out_table(rows, event_cols);
 	}
 	json_object_put(rows);

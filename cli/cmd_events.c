@@ -11,8 +11,7 @@ const struct out_col event_cols[] = {
 	{ "owner_text", "OWNER" },
 	{ "where", "CPU/TASK" },
 	{ "pmu", "PMU" },
-	{ "type", "TYPE" },
-	{ "config_hex", "CONFIG" },
+	{ "event", "EVENT" },
 	{ "pinned", "PINNED" },
 	{ NULL, NULL },
 };
@@ -35,8 +34,6 @@ json_object *event_json(const struct mpmu_event *e)
 	else
 		snprintf(buf, sizeof(buf), "task %d", e->target_pid);
 	json_object_object_add(o, "where", json_object_new_string(buf));
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)e->config);
-	json_object_object_add(o, "config_hex", json_object_new_string(buf));
 	return o;
 }
 

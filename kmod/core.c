@@ -582,9 +582,10 @@ int mpmu_event_create(struct perf_event *event)
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
 		if (rec)
 			mpmu_rec_free(rec);
-		pr_info_ratelimited("refused include-guest perf event on PMU %s by pid %d (%s): %u VMs hold the mediated PMU\n",
+		pr_info_ratelimited("refused include-guest perf event on PMU %s by pid %d (%s): %u %s the mediated PMU\n",
 				    mpmu_pmus_name(guard), task_tgid_nr(current),
-				    current->comm, holders);
+				    current->comm, holders,
+				    holders == 1 ? "VM holds" : "VMs hold");
 		note(MPMU_NOTIFY_EVENT_REJECTED, task_tgid_nr(current),
 		     current->comm, 0, mpmu_pmus_name(guard));
 		return -EOPNOTSUPP;

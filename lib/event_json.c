@@ -3,11 +3,11 @@
  * An event as one line of JSON, written straight into a buffer.
  *
  * "mpmuctl -j events" lists tens of thousands of events; through json-c
- * objects each one cost about 21,000 instructions (an object, eleven
- * values, their keys, then serialising them), six times what reading it
- * from the kernel costs.  This writer is the only place that says how an
- * event looks in JSON: mpmuctl streams its output for -j, and builds
- * json-c objects from it (json_tokener_parse()) for every other use.
+ * objects each one cost about 21,000 instructions (an object, its members,
+ * then serialising them), six times what reading it from the kernel costs.
+ * This writer is the only place that says how an event looks in JSON:
+ * mpmuctl streams its output for -j, and builds json-c objects from it
+ * (json_tokener_parse()) for every other use.
  * Its output is byte for byte what json-c prints for the same object with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE; the unit tests
  * hold it to that for every byte a name can contain.
@@ -84,7 +84,7 @@ static char *put_quoted(char *p, const char *s, size_t size)
 
 size_t mpmu_event_json(char buf[MPMU_EVENT_JSON_MAX], const struct mpmu_event *e)
 {
-	char *p = buf;
+	char name[MPMU_EVENT_NAME_LEN], *p = buf;
 
 	p = put(p, "{\"owner_pid\":");
 	p = e->owner_pid ? put_i64(p, e->owner_pid) : put(p, "null");
@@ -106,6 +106,9 @@ size_t mpmu_event_json(char buf[MPMU_EVENT_JSON_MAX], const struct mpmu_event *e
 	p = put_u64(p, e->type);
 	p = put(p, ",\"config\":");
 	p = put_u64(p, e->config);
+	p = put(p, ",\"event\":");
+	mpmu_event_name(e, name, sizeof(name));
+	p = put_quoted(p, name, sizeof(name));
 	p = put(p, ",\"pinned\":");
 	p = put_bool(p, e->pinned);
 	*p++ = '}';

@@ -112,11 +112,17 @@ int mpmu_get_events(struct mpmu_client *client, struct mpmu_event **list, size_t
 int mpmu_get_rejections(struct mpmu_client *client, struct mpmu_note **list, size_t *nr);
 
 /*
- * An event as one line of JSON (the "events" listing's objects); returns
- * its length.  The longest is 502 characters with the NUL: 124 of keys
- * and punctuation, 378 of values with names escaped to the last byte.
+ * The event's name as perf prints it ("cycles", "cpu-clock", "r3c"), or
+ * as perf's command line takes it ("PMU/config=0x../", at most 58 bytes).
  */
-#define MPMU_EVENT_JSON_MAX	512
+#define MPMU_EVENT_NAME_LEN	64
+void mpmu_event_name(const struct mpmu_event *e, char *buf, size_t size);
+/*
+ * An event as one line of JSON (the "events" listing's objects); returns
+ * its length.  The longest is 726 characters with the NUL: 133 of keys
+ * and punctuation, 593 of values with names escaped to the last byte.
+ */
+#define MPMU_EVENT_JSON_MAX	768
 size_t mpmu_event_json(char buf[MPMU_EVENT_JSON_MAX], const struct mpmu_event *e);
 /* Changes: -EPERM without CAP_SYS_ADMIN, -EBUSY as the sysfs rules say. */
 int mpmu_set_enabled(struct mpmu_client *client, bool enabled);

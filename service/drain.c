@@ -95,8 +95,10 @@ static void summarize(struct mpmud *d)
 			  mpmu_drain_policy_name(d->cfg.drain));
 	else
 		log_event(LOG_WARNING, &f,
-			  "drain (%s): %u include-guest perf events remain; VMs will be refused until they go (see 'mpmuctl events')",
-			  mpmu_drain_policy_name(d->cfg.drain), d->st.include_guest_events);
+			  "drain (%s): %u include-guest perf %s; VMs will be refused until %s (see 'mpmuctl events')",
+			  mpmu_drain_policy_name(d->cfg.drain), d->st.include_guest_events,
+			  d->st.include_guest_events == 1 ? "event remains" : "events remain",
+			  d->st.include_guest_events == 1 ? "it goes" : "they go");
 }
 
 void mpmud_drain(struct mpmud *d)

@@ -113,6 +113,12 @@ void log_event(int priority, const struct log_fields *f, const char *fmt, ...)
 		fprintf(stderr, "mpmud: %s\n", text);
 }
 
+/* "1 VM holds", "2 VMs hold". */
+static const char *vms_hold(unsigned int n)
+{
+	return n == 1 ? "VM holds" : "VMs hold";
+}
+
 /* One journal entry per transition the module reports. */
 void log_note(const struct mpmu_note *n)
 {
@@ -130,22 +136,24 @@ void log_note(const struct mpmu_note *n)
 	case MPMU_NOTIFY_VM_ACQUIRED:
 		if (!mpmu_guest_name(n->pid, guest, sizeof(guest)))
 			f.guest = guest;
-		log_event(LOG_INFO, &f, "VM of pid %d (%s)%s%s took the mediated PMU; %u VMs hold it",
-			  n->pid, n->comm, *guest ? " guest " : "", guest, n->refcount);
+		log_event(LOG_INFO, &f, "VM of pid %d (%s)%s%s took the mediated PMU; %u %s it",
+			  n->pid, n->comm, *guest ? " guest " : "", guest, n->refcount,
+			  vms_hold(n->refcount));
 		break;
 	case MPMU_NOTIFY_VM_RELEASED:
-		log_event(LOG_INFO, &f, "VM of pid %d (%s) released the mediated PMU; %u VMs hold it",
-			  n->pid, n->comm, n->refcount);
+		log_event(LOG_INFO, &f, "VM of pid %d (%s) released the mediated PMU; %u %s it",
+			  n->pid, n->comm, n->refcount, vms_hold(n->refcount));
 		break;
 	case MPMU_NOTIFY_VM_REJECTED:
 		log_event(LOG_WARNING, &f,
-			  "VM creation by pid %d (%s) refused (EBUSY): %u include-guest perf events are live; see 'mpmuctl events', or 'mpmuctl drain'",
-			  n->pid, n->comm, n->include_guest_events);
+			  "VM creation by pid %d (%s) refused (EBUSY): %u include-guest perf %s live; see 'mpmuctl events', or 'mpmuctl drain'",
+			  n->pid, n->comm, n->include_guest_events,
+			  n->include_guest_events == 1 ? "event is" : "events are");
 		break;
 	case MPMU_NOTIFY_EVENT_REJECTED:
 		log_event(LOG_NOTICE, &f,
-			  "perf event on PMU %s by pid %d (%s) refused (EOPNOTSUPP): %u VMs hold the mediated PMU; count with exclude_guest (:H) instead",
-			  n->pmu, n->pid, n->comm, n->refcount);
+			  "perf event on PMU %s by pid %d (%s) refused (EOPNOTSUPP): %u %s the mediated PMU; count with exclude_guest (:H) instead",
+			  n->pmu, n->pid, n->comm, n->refcount, vms_hold(n->refcount));
 		break;
 	case MPMU_NOTIFY_DRAINED:
 		log_event(LOG_INFO, &f, "no include-guest perf event left: VMs can take the mediated PMU");

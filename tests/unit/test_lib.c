@@ -686,6 +686,7 @@ TEST(open_without_module_says_enoent)
 static json_object *event_by_json_c(const struct mpmu_event *e)
 {
 	json_object *o = json_object_new_object();
+	char name[MPMU_EVENT_NAME_LEN];
 
 	json_object_object_add(o, "owner_pid", e->owner_pid ?
 			       json_object_new_int(e->owner_pid) : NULL);
@@ -699,6 +700,8 @@ static json_object *event_by_json_c(const struct mpmu_event *e)
 	json_object_object_add(o, "pmu", json_object_new_string(e->pmu));
 	json_object_object_add(o, "type", json_object_new_int64(e->type));
 	json_object_object_add(o, "config", json_object_new_uint64(e->config));
+	mpmu_event_name(e, name, sizeof(name));
+	json_object_object_add(o, "event", json_object_new_string(name));
 	json_object_object_add(o, "pinned", json_object_new_boolean(e->pinned));
 	return o;
 }
@@ -761,8 +764,48 @@ TEST(event_json_is_what_json_c_prints_for_every_byte_and_extreme)
 	e.cpu = INT32_MIN;
 	e.config = UINT64_MAX;
 	e.owner_gone = e.kernel = e.pinned = false;
+	/* type UINT32_MAX: named "PMU/config=0x../", the PMU's bytes escaped */
 	CHECK(event_json_matches(&e));
-	CHECK(mpmu_event_json(line, &e) + 1 == 502);
+	CHECK(mpmu_event_json(line, &e) + 1 == 726);
+}
+
+static int named_as(uint32_t type, uint64_t config, const char *pmu, const char *want)
+{
+	struct mpmu_event e = { .type = type, .config = config };
+	char name[MPMU_EVENT_NAME_LEN];
+
+	snprintf(e.pmu, sizeof(e.pmu), "%s", pmu);
+	mpmu_event_name(&e, name, sizeof(name));
+	if (strcmp(name, want))
+		fprintf(stderr, "    type %u config 0x%llx: %s, not %s\n", type,
+			(unsigned long long)config, name, want);
+	return !strcmp(name, want);
+}
+
+/* As perf stat and perf list print them (tools/perf/util/evsel.c). */
+TEST(event_names_are_perfs)
+{
+	CHECK(named_as(0, 0, "cpu", "cycles"));
+	CHECK(named_as(0, 1, "cpu", "instructions"));
+	CHECK(named_as(0, 4, "cpu", "branches"));
+	CHECK(named_as(0, 9, "cpu", "ref-cycles"));
+	CHECK(named_as(0, (8ULL << 32) | 0, "cpu_core", "cycles"));
+	CHECK(named_as(0, 10, "cpu", "cpu/config=0xa/"));
+	CHECK(named_as(1, 0, "software", "cpu-clock"));
+	CHECK(named_as(1, 1, "software", "task-clock"));
+	CHECK(named_as(1, 3, "software", "context-switches"));
+	CHECK(named_as(1, 11, "software", "cgroup-switches"));
+	CHECK(named_as(1, 12, "software", "software/config=0xc/"));
+	CHECK(named_as(3, 0x000000, "cpu", "L1-dcache-loads"));
+	CHECK(named_as(3, 0x010000, "cpu", "L1-dcache-load-misses"));
+	CHECK(named_as(3, 0x000102, "cpu", "LLC-stores"));
+	CHECK(named_as(3, 0x010203, "cpu", "dTLB-prefetch-misses"));
+	CHECK(named_as(3, 0x000005, "cpu", "branch-loads"));
+	CHECK(named_as(3, 0x020000, "cpu", "cpu/config=0x20000/"));
+	CHECK(named_as(3, 0x000007, "cpu", "cpu/config=0x7/"));
+	CHECK(named_as(4, 0x3c, "cpu", "r3c"));
+	CHECK(named_as(5, 0, "breakpoint", "breakpoint/config=0x0/"));
+	CHECK(named_as(10, 0x1234, "uncore_imc_0", "uncore_imc_0/config=0x1234/"));
 }
 
 int main(void)
@@ -791,5 +834,6 @@ int main(void)
 	RUN(textfile_has_every_spec_metric_and_replaces_atomically);
 	RUN(open_without_module_says_enoent);
 	RUN(event_json_is_what_json_c_prints_for_every_byte_and_extreme);
+	RUN(event_names_are_perfs);
 	return SUMMARY();
 }

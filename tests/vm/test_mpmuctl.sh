@@ -204,10 +204,13 @@ test_events_names_the_culprit() {
 	assertEquals software "$(echo "$out" | jsonq '.[0].pmu')"
 	assertEquals 1 "$(echo "$out" | jsonq '.[0].type')"
 	assertEquals 0 "$(echo "$out" | jsonq '.[0].config')"
+	assertEquals "named as perf names it" cpu-clock "$(echo "$out" | jsonq '.[0].event')"
+	assertContains "the table too" "$(mpmuctl events)" " cpu-clock "
 	release "$e"
 	p=$(hold_event --config 2)
 	assertEquals "per-task" -1 "$(json events | jsonq '.[0].cpu')"
 	assertEquals "target" "$p" "$(json events | jsonq '.[0].target_pid')"
+	assertEquals page-faults "$(json events | jsonq '.[0].event')"
 	release "$p"
 	assertEquals 0 "$(json events | jsonq '.#')"
 }
@@ -374,7 +377,7 @@ test_check_passes_then_fails_with_reasons() {
 	assertContains "$out" "rc=0"
 	e=$(hold_event --cpu 0)
 	out=$(mpmuctl check; echo "rc=$?")
-	assertContains "$out" "FAIL (1 include-guest perf events block VM creation"
+	assertContains "$out" "FAIL (1 include-guest perf event blocks VM creation"
 	assertContains "$out" "rc=1"
 	assertEquals false "$(json check | jsonq .ready)"
 	assertContains "$(json check | jsonq '.reasons.[0]')" "include-guest"
@@ -414,7 +417,7 @@ test_drain_times_out_with_exit_75_and_reports_what_remains() {
 	insmod "$KCOUNTER"
 	out=$(mpmuctl drain --timeout=0.5; echo "rc=$?")
 	assertContains "$out" "rc=75"
-	assertContains "$out" "1 include-guest events remain"
+	assertContains "$out" "1 include-guest event remains"
 	assertContains "$out" "[kernel]"
 	rmmod mpmu_kcounter
 }
