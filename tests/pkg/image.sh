@@ -3,7 +3,8 @@
 # The package guest's disk: the systemd guest's Debian 12 root
 # (tests/sysd/image.sh) plus what installing mediated-pmu-dkms needs on a
 # real host (dkms, gcc, the kernel's headers and image; xmllint for the
-# libvirt hook), installed with apt
+# libvirt hook) and what a virtualization host runs (libvirtd with its QEMU
+# driver, QEMU, perf), installed with apt
 # in a chroot (in the guest, under TCG, that takes over ten minutes).
 # Cached outside the tree, keyed by this script, its guest files and the
 # kernel; prints the image's path.
@@ -32,7 +33,9 @@ mkdir -p "$work/debs/partial"
 apt-get -q -o Dir::State::status="$rootfs/var/lib/dpkg/status" \
 	-o Dir::Cache::archives="$work/debs" -o Debug::NoLocking=1 \
 	install --download-only -y --no-install-recommends \
-	dkms openssl libxml2-utils "linux-headers-$kver" "linux-image-$kver" > "$work/download.log" 2>&1 ||
+	dkms openssl libxml2-utils "linux-headers-$kver" "linux-image-$kver" \
+	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients \
+	qemu-system-x86 linux-perf > "$work/download.log" 2>&1 ||
 	{ tail -20 "$work/download.log" >&2; exit 1; }
 root=$work/root
 cp -a "$rootfs" "$root"

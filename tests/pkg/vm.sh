@@ -48,6 +48,7 @@ boot 1	# apt install, then reboot (QEMU exits: -no-reboot)
 boot 2	# the tests, remove and purge, power off
 rm -f "$build/overlay.qcow2"
 
-"$top/tests/tools/suite-tests" "$top/tests/pkg/guest/payload/test_packages.sh" > "$build/expected.txt"
+"$top/tests/tools/suite-tests" "$top/tests/pkg/guest/payload/test_libvirt.sh" \
+	"$top/tests/pkg/guest/payload/test_packages.sh" > "$build/expected.txt"
 exec "$top/tests/tools/guest-report" pkgvm "$build/expected.txt" "$build/results2.log" "$build" \
 	"$build/console1.log" "$build/console2.log"
