@@ -264,8 +264,9 @@ int mpmu_vm_create(const void *kvm)
 		mpmu_nr_rejected_vms++;
 		events = mpmu_nr_events;
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
-		pr_info_ratelimited("refused VM creation by pid %d (%s): %u include-guest perf events on guarded PMUs\n",
-				    task_tgid_nr(current), current->comm, events);
+		pr_info_ratelimited("refused VM creation by pid %d (%s): %u include-guest perf event%s on guarded PMUs\n",
+				    task_tgid_nr(current), current->comm, events,
+				    events == 1 ? "" : "s");
 		note(MPMU_NOTIFY_VM_REJECTED, task_tgid_nr(current), current->comm,
 		     0, NULL);
 		return ret;
@@ -421,8 +422,9 @@ void mpmu_native_created(int ret)
 		mpmu_nr_rejected_vms++;
 		events = mpmu_nr_events;
 		raw_spin_unlock_irqrestore(&mpmu_lock, flags);
-		pr_info_ratelimited("the kernel refuses the mediated PMU to pid %d (%s): error %d, %u include-guest perf events on the PMUs it guards\n",
-				    task_tgid_nr(current), current->comm, ret, events);
+		pr_info_ratelimited("the kernel refuses the mediated PMU to pid %d (%s): error %d, %u include-guest perf event%s on the PMUs it guards\n",
+				    task_tgid_nr(current), current->comm, ret, events,
+				    events == 1 ? "" : "s");
 		note(MPMU_NOTIFY_VM_REJECTED, task_tgid_nr(current), current->comm,
 		     0, NULL);
 		return;

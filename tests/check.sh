@@ -361,6 +361,23 @@ if ! "$top/tests/tools/reliability-figures" "$top/build/vm"; then
 	failed "the reliability figures cannot be read from build/vm"
 	fail=$((fail + 1))
 fi
+# make demo tells its story with the real QEMU (KVM, nested) and perf:
+# each turn of it, as README and the issue describe it.
+demo_tells_the_story_with_real_qemu_and_perf() {
+	tests/demo.sh > build/demo.txt 2>&1 || { tail -20 build/demo.txt; return 1; }
+	local want missing=0
+	for want in 'qemu-system-x86 +web01 +1 ' '<not supported> msec cpu-clock:G' \
+		'[0-9.]+ msec cpu-clock:H' 'failed to initialize kvm: Device or resource busy' \
+		'FAIL \(2 include-guest perf events block VM creation' \
+		'perf +cpu 0 +software +cpu-clock +no' 'drain: term +pid [0-9]+ \(perf\) +sent' \
+		'qemu-system-x86 +db01 +2 ' 'refused VM creation by pid [0-9]+ \(qemu-system-x86\)'; do
+		grep -Eq -- "$want" build/demo.txt || { echo "make demo did not say: $want"; missing=1; }
+	done
+	[ "$missing" = 0 ] || tail -40 build/demo.txt
+	[ "$missing" = 0 ]
+}
+tally "make demo: a real QEMU takes the knob, perf's :G is refused, a profiler blocks QEMU until drained" \
+	demo_tells_the_story_with_real_qemu_and_perf
 tier sysd tests/sysd/run.sh
 tier pkgvm tests/pkg/vm.sh
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=$(ls /boot/vmlinuz-* | sed 's|/boot/vmlinuz-||' | grep -v -- -rt- | sort -V | tail -n1)
-echo "demo: booting Debian $kver in QEMU (about a minute) ..."
+echo "demo: booting Debian $kver in QEMU, with QEMU and perf inside (under a minute; the first run also builds the module) ..."
 MPMU_BUILD=$top/build/demo "$top/tests/vm/run.sh" -s demo "$kver" > /dev/null 2>&1 || true
 log=$top/build/demo/$kver/console.log
 if ! grep -q '^DEMO:' "$log" 2>/dev/null; then

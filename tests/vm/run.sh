@@ -187,9 +187,15 @@ build_initramfs() {
 	for prog in jsonq nl-bad nl-fuzz nl-dump mpmu-race; do
 		copy_dynamic "$build/$prog" "$root" "/usr/bin/$prog"
 	done
-	# make bench's outside benchmark; 24 MB of libraries, so only there.
-	if [ "$suites" = bench ]; then
-		copy_dynamic "$(command -v perf)" "$root" /usr/bin/perf
+	# make bench's outside benchmark and make demo's profiler, make demo's
+	# VM: the host's perf and QEMU, 24 and 33 MB of libraries, so only there.
+	case $suites in
+	bench | demo) copy_dynamic "$(command -v perf)" "$root" /usr/bin/perf ;;
+	esac
+	if [ "$suites" = demo ]; then
+		copy_dynamic "$(command -v qemu-system-x86_64)" "$root" /usr/bin/qemu-system-x86_64
+		mkdir -p "$root/usr/share"
+		cp -rL /usr/share/seabios /usr/share/qemu "$root/usr/share/"
 	fi
 	cp "$build/$kver/kmod/mediated_pmu.ko" "$root/lib/mpmu/"
 	cp "$build/$kver/kmod-debug/mediated_pmu.ko" "$root/lib/mpmu/mediated_pmu-debug.ko"
