@@ -12,7 +12,8 @@
 #   vm:    the module in QEMU guests of each installed kernel, and of
 #          Debian's newest 7.x kernels (tests/tools/kernels-7x fetches them)
 #   sysd:  mpmud under systemd in a Debian guest
-#   pkgvm: the .debs installed with apt in a Debian guest, rebooted, removed
+#   pkgvm: the .debs installed with apt in a Debian 12 guest (its 6.12 and
+#          its 6.1 kernel) with libvirtd, QEMU and perf, rebooted, removed
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -380,6 +381,9 @@ tally "make demo: a real QEMU takes the knob, perf's :G is refused, a profiler b
 	demo_tells_the_story_with_real_qemu_and_perf
 tier sysd tests/sysd/run.sh
 tier pkgvm tests/pkg/vm.sh
+# Debian 12's own kernel too (linux-image-amd64, which tests/deps.sh installs).
+k61=$(cd /boot && ls vmlinuz-6.1.*-amd64 2> /dev/null | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+tier pkgvm-6.1 tests/pkg/vm.sh "${k61:-6.1-not-installed}" pkgvm-6.1
 
 if [ "$fail" -gt 0 ]; then
 	echo "--- what failed, again (details above, and in build/):"

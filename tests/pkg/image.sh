@@ -17,7 +17,7 @@ cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
 rootfs=$("$top/tests/sysd/image.sh")
 key=$( { cat "$0" "$top"/tests/pkg/guest/image/*; echo "$kver $rootfs"; } |
 	sha256sum | cut -c1-16)
-img=$cache/pkgimg-$key.img
+img=$cache/pkgimg-$kver-$key.img
 exec 9> "$cache/.pkglock"
 flock 9
 if [ -e "$img" ]; then
@@ -57,5 +57,7 @@ truncate -s 4G "$work/disk.img"
 mkfs.ext4 -q -F -d "$root" "$work/disk.img"
 mv "$work/disk.img" "$img"
 rm -rf "$work"
-find "$cache" -maxdepth 1 -name 'pkgimg-*.img' ! -name "pkgimg-$key.img" -delete
+# This kernel's older images, and those named before images were per kernel.
+find "$cache" -maxdepth 1 \( -name "pkgimg-$kver-*.img" -o -regex '.*/pkgimg-[0-9a-f]*\.img' \) \
+	! -name "pkgimg-$kver-$key.img" -delete
 echo "$img"

@@ -5,21 +5,23 @@
 # "make deb" built (boot 1), reboot, check module, service, CLI, man pages,
 # completion and hook, then "apt remove" and "purge" (boot 2).  The image
 # stays as cached: the boots write to a qcow2 overlay.  Prints "PASS|FAIL
-# pkgvm <test>" lines and, last, "pkgvm: N passed, N failed".
-#   tests/pkg/vm.sh [KERNEL_VERSION]   (default: the installed 6.12 amd64)
+# LABEL <test>" lines and, last, "LABEL: N passed, N failed, N skipped".
+#   tests/pkg/vm.sh [KERNEL_VERSION [LABEL]]
+#                   (default: the installed 6.12 amd64, "pkgvm")
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build/pkgvm
 kver=${1:-$("$top/tests/tools/default-kernel")}
+label=${2:-pkgvm}
+build=$top/build/$label
 
 fail() {
-	echo "FAIL pkgvm $1"
-	echo "pkgvm: 0 passed, 1 failed, 0 skipped"
+	echo "FAIL $label $1"
+	echo "$label: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
-[ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] || fail "no-6.12-kernel-with-initrd"
+[ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] || fail "no-kernel-with-initrd-${kver:-6.12}"
 image=$("$top/tests/pkg/image.sh" "$kver") || fail "package-guest-image-builds"
 rm -rf "$build"
 mkdir -p "$build/payload/debs"
@@ -50,5 +52,5 @@ rm -f "$build/overlay.qcow2"
 
 "$top/tests/tools/suite-tests" "$top/tests/pkg/guest/payload/test_libvirt.sh" \
 	"$top/tests/pkg/guest/payload/test_packages.sh" > "$build/expected.txt"
-exec "$top/tests/tools/guest-report" pkgvm "$build/expected.txt" "$build/results2.log" "$build" \
+exec "$top/tests/tools/guest-report" "$label" "$build/expected.txt" "$build/results2.log" "$build" \
 	"$build/console1.log" "$build/console2.log"
