@@ -24,7 +24,7 @@ vm() {
 stop_vm() {
 	kill "$(cat "/tmp/$1.pid")"
 	i=0
-	while [ "$(sysval refcount)" != 0 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	while [ "$(sysval refcount)" != 0 ] && [ $i -lt 300 ]; do usleep 100000; i=$((i + 1)); done
 }
 
 kvm_load
