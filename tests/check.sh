@@ -384,6 +384,16 @@ tier pkgvm tests/pkg/vm.sh
 # Debian 12's own kernel too (linux-image-amd64, which tests/deps.sh installs).
 k61=$(cd /boot && ls vmlinuz-6.1.*-amd64 2> /dev/null | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
 tier pkgvm-6.1 tests/pkg/vm.sh "${k61:-6.1-not-installed}" pkgvm-6.1
+# Debian 13 (trixie), the same .debs: its own 6.12 kernel, and the 7.x
+# backport (the kernel with its own knob, which KVM leaves unused here: the
+# module arbitrates).  Their versions come from the private apt state
+# tests/tools/kernels-7x keeps.
+cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
+k13=$(apt-cache -c "$cache/apt-trixie/apt.conf" pkgnames linux-image-6.12. 2> /dev/null |
+	sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb13-amd64\)$/\1/p' | sort -V | tail -n 1)
+k7x=$(grep -m 1 -- '[0-9]-amd64$' "$cache/kernels-7x.list" 2> /dev/null)
+tier pkgvm-13 tests/pkg/vm.sh "${k13:-6.12-of-debian-13-not-found}" pkgvm-13 trixie
+tier pkgvm-13-7x tests/pkg/vm.sh "${k7x:-7.x-of-debian-13-not-found}" pkgvm-13-7x trixie
 
 if [ "$fail" -gt 0 ]; then
 	echo "--- what failed, again (details above, and in build/):"

@@ -1,18 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The package tier in a systemd guest: on a clean Debian 12 image with
-# what DKMS needs (tests/pkg/image.sh), "apt install" the .debs that
+# The package tier in a systemd guest: on a clean Debian 12 or 13 image
+# with what DKMS needs (tests/pkg/image.sh), "apt install" the .debs that
 # "make deb" built (boot 1), reboot, check module, service, CLI, man pages,
 # completion and hook, then "apt remove" and "purge" (boot 2).  The image
 # stays as cached: the boots write to a qcow2 overlay.  Prints "PASS|FAIL
 # LABEL <test>" lines and, last, "LABEL: N passed, N failed, N skipped".
-#   tests/pkg/vm.sh [KERNEL_VERSION [LABEL]]
-#                   (default: the installed 6.12 amd64, "pkgvm")
+# The .debs are built once, on Debian 12 (make deb): the same files go to
+# both releases, as a project that ships one .deb per architecture does.
+#   tests/pkg/vm.sh [KERNEL_VERSION [LABEL [bookworm|trixie]]]
+#                   (default: the installed 6.12 amd64, "pkgvm", bookworm)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kver=${1:-$("$top/tests/tools/default-kernel")}
 label=${2:-pkgvm}
+release=${3:-bookworm}
 build=$top/build/$label
 
 fail() {
@@ -21,8 +24,13 @@ fail() {
 	exit 1
 }
 
-[ -n "$kver" ] && [ -e "/boot/initrd.img-$kver" ] || fail "no-kernel-with-initrd-${kver:-6.12}"
-image=$("$top/tests/pkg/image.sh" "$kver") || fail "package-guest-image-builds"
+# Debian 12's kernels are the host's; Debian 13's are installed in the
+# image, which copies them beside it.
+vmlinuz=/boot/vmlinuz-$kver initrd=/boot/initrd.img-$kver
+[ "$release" = bookworm ] && { [ -n "$kver" ] && [ -e "$initrd" ] ||
+	fail "no-kernel-with-initrd-${kver:-6.12}"; }
+image=$("$top/tests/pkg/image.sh" "$kver" "$release") || fail "package-guest-image-builds"
+[ "$release" = bookworm ] || vmlinuz=$image.vmlinuz initrd=$image.initrd
 rm -rf "$build"
 mkdir -p "$build/payload/debs"
 make -s -C "$top" deb > "$build/deb.log" 2>&1 || { tail -20 "$build/deb.log"; fail "make-deb"; }
@@ -41,7 +49,7 @@ boot() {	# n
 		-serial "file:$build/console$1.log" -serial "file:$build/results$1.log" \
 		-drive "file=$build/overlay.qcow2,format=qcow2,if=virtio" \
 		-drive "file=$build/payload.img,format=raw,if=virtio,readonly=on" \
-		-kernel "/boot/vmlinuz-$kver" -initrd "/boot/initrd.img-$kver" \
+		-kernel "$vmlinuz" -initrd "$initrd" \
 		-append "console=ttyS0 root=/dev/vda rw panic=-1 loglevel=4" \
 		< /dev/null > "$build/qemu$1.log" 2>&1 || true
 }

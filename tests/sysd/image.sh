@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The systemd guest's base root filesystem: Debian 12 minbase with systemd
-# and what the project's programs link against.  Built once with
-# debootstrap (~75 s) and cached outside the tree, keyed by this script's
-# content (the package list lives here).  Prints the cached directory.
-#   MPMU_CACHE=/var/cache/mediated_pmu tests/sysd/image.sh
+# The systemd guest's base root filesystem: Debian minbase with systemd
+# and what the project's programs link against, of Debian 12 (bookworm, the
+# systemd tier's and the package tier's) or Debian 13 (trixie, the package
+# tier's).  Built once with debootstrap (~75 s) and cached outside the
+# tree, keyed by this script's content (the package list lives here) and
+# the release.  Prints the cached directory.
+#   MPMU_CACHE=/var/cache/mediated_pmu tests/sysd/image.sh [bookworm|trixie]
 set -euo pipefail
 
 packages=systemd,systemd-sysv,udev,kmod,dbus,procps,util-linux
@@ -12,22 +14,29 @@ packages+=,libnl-genl-3-200,libjson-c5,libsystemd0	# mpmuctl, mpmud
 packages+=,libasan8,libubsan1				# their ASan/UBSan builds
 packages+=,shunit2					# the guest-side tests
 mirror=${MPMU_MIRROR:-http://deb.debian.org/debian}
+release=${1:-bookworm}
+case $release in
+bookworm | trixie) ;;
+*) echo "image.sh: unknown release '$release' (bookworm or trixie)" >&2; exit 64 ;;
+esac
 
 cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
 key=$(sha256sum "$0" | cut -c1-16)
-dir=$cache/rootfs-$key
+dir=$cache/rootfs-$release-$key
 mkdir -p "$cache"
 exec 9> "$cache/.lock"
 flock 9
 if [ ! -e "$dir/.complete" ]; then
 	rm -rf "$dir" "$dir.tmp"
-	debootstrap --variant=minbase --include="$packages" bookworm "$dir.tmp" "$mirror" \
-		> "$cache/debootstrap.log" 2>&1 ||
-		{ tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+	debootstrap --variant=minbase --include="$packages" "$release" "$dir.tmp" "$mirror" \
+		> "$cache/debootstrap-$release.log" 2>&1 ||
+		{ tail -20 "$cache/debootstrap-$release.log" >&2; exit 1; }
 	rm -rf "$dir.tmp"/var/cache/apt/archives/*.deb
 	touch "$dir.tmp/.complete"
 	mv "$dir.tmp" "$dir"
-	# Older keys are images of older package lists.
-	find "$cache" -maxdepth 1 -name 'rootfs-*' ! -name "rootfs-$key" -exec rm -rf {} +
+	# Older keys are images of older package lists (and the names before
+	# the release was in them).
+	find "$cache" -maxdepth 1 \( -name "rootfs-$release-*" -o -regex '.*/rootfs-[0-9a-f]*' \) \
+		! -name "rootfs-$release-$key" -exec rm -rf {} +
 fi
 echo "$dir"
