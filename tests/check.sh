@@ -13,7 +13,8 @@
 #          Debian's newest 7.x kernels (tests/tools/kernels-7x fetches them)
 #   sysd:  mpmud under systemd in a Debian guest
 #   pkgvm: the .debs installed with apt in a Debian 12 guest (its 6.12 and
-#          its 6.1 kernel) with libvirtd, QEMU and perf, rebooted, removed
+#          its 6.1 kernel) and a Debian 13 guest (its 6.12 and the 7.x of
+#          trixie-backports) with libvirtd, QEMU and perf, rebooted, removed
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -314,10 +315,13 @@ tally "make bench's report from a kept run: its last line and exit 1 for a misse
 # "<name>: N passed, N failed, N skipped" line (it did not run to its end),
 # and when it exited non-zero even with no FAIL line.
 tier() {	# name, command...
-	local name=$1 log=$top/build/$1-results.log tpass tfail tskip rc
+	local name=$1
 	shift
-	"$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	"$@" 2>&1 | tee "$top/build/$name-results.log"
+	tier_account "$name" "${PIPESTATUS[0]}"
+}
+tier_account() {	# name, exit status: adds the tier's lines to the totals
+	local name=$1 rc=$2 log=$top/build/$1-results.log tpass tfail tskip
 	tpass=$(grep -c '^PASS' "$log" || true)
 	tfail=$(grep -c '^FAIL' "$log" || true)
 	tskip=$(grep -c '^SKIP' "$log" || true)
@@ -332,6 +336,23 @@ tier() {	# name, command...
 	fail=$((fail + tfail))
 	skip=$((skip + tskip))
 	mapfile -t -O "${#failures[@]}" failures < <(grep '^FAIL' "$log")
+}
+# Two tiers at once, each one single-threaded QEMU on one of the machine's
+# two CPUs (the VM tier runs its guests two at a time the same way); each
+# tier's output is shown whole once both have ended.
+two_tiers() {	# "name command..." "name command..." (words, no quoting)
+	local spec argv pids=() names=() i rc
+	for spec; do
+		read -r -a argv <<< "$spec"
+		"${argv[@]:1}" > "$top/build/${argv[0]}-results.log" 2>&1 &
+		pids+=("$!") names+=("${argv[0]}")
+	done
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		cat "$top/build/${names[$i]}-results.log"
+		tier_account "${names[$i]}" "$rc"
+	done
 }
 
 tier pkg tests/pkg/host.sh
@@ -380,20 +401,27 @@ demo_tells_the_story_with_real_qemu_and_perf() {
 tally "make demo: a real QEMU takes the knob, perf's :G is refused, a profiler blocks QEMU until drained" \
 	demo_tells_the_story_with_real_qemu_and_perf
 tier sysd tests/sysd/run.sh
-tier pkgvm tests/pkg/vm.sh
-# Debian 12's own kernel too (linux-image-amd64, which tests/deps.sh installs).
+# The package guests: the .debs are built once, here, and every guest
+# installs the same files (MPMU_DEBS), two guests at a time.
+export MPMU_DEBS=$top/build/deb
+make_debs() {
+	make -s deb > build/deb.log 2>&1 || { tail -20 build/deb.log; return 1; }
+}
+tally "make deb builds the packages the package guests install" make_debs
+# Debian 12 with the default kernel (6.12 from bookworm-backports) and its
+# own 6.1 (linux-image-amd64, which tests/deps.sh installs); Debian 13
+# (trixie) with its own 6.12 and the 7.x backport (the kernel with its own
+# knob, which KVM leaves unused here: the module arbitrates).  Debian 13's
+# versions come from the private apt state tests/tools/kernels-7x keeps.
 k61=$(cd /boot && ls vmlinuz-6.1.*-amd64 2> /dev/null | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-tier pkgvm-6.1 tests/pkg/vm.sh "${k61:-6.1-not-installed}" pkgvm-6.1
-# Debian 13 (trixie), the same .debs: its own 6.12 kernel, and the 7.x
-# backport (the kernel with its own knob, which KVM leaves unused here: the
-# module arbitrates).  Their versions come from the private apt state
-# tests/tools/kernels-7x keeps.
 cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
 k13=$(apt-cache -c "$cache/apt-trixie/apt.conf" pkgnames linux-image-6.12. 2> /dev/null |
 	sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb13-amd64\)$/\1/p' | sort -V | tail -n 1)
 k7x=$(grep -m 1 -- '[0-9]-amd64$' "$cache/kernels-7x.list" 2> /dev/null)
-tier pkgvm-13 tests/pkg/vm.sh "${k13:-6.12-of-debian-13-not-found}" pkgvm-13 trixie
-tier pkgvm-13-7x tests/pkg/vm.sh "${k7x:-7.x-of-debian-13-not-found}" pkgvm-13-7x trixie
+two_tiers "pkgvm tests/pkg/vm.sh" \
+	"pkgvm-6.1 tests/pkg/vm.sh ${k61:-6.1-not-installed} pkgvm-6.1"
+two_tiers "pkgvm-13 tests/pkg/vm.sh ${k13:-6.12-of-debian-13-not-found} pkgvm-13 trixie" \
+	"pkgvm-13-7x tests/pkg/vm.sh ${k7x:-7.x-of-debian-13-not-found} pkgvm-13-7x trixie"
 
 if [ "$fail" -gt 0 ]; then
 	echo "--- what failed, again (details above, and in build/):"

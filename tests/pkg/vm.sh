@@ -6,8 +6,10 @@
 # completion and hook, then "apt remove" and "purge" (boot 2).  The image
 # stays as cached: the boots write to a qcow2 overlay.  Prints "PASS|FAIL
 # LABEL <test>" lines and, last, "LABEL: N passed, N failed, N skipped".
-# The .debs are built once, on Debian 12 (make deb): the same files go to
-# both releases, as a project that ships one .deb per architecture does.
+# The .debs are built once, on Debian 12 (make deb, or taken from the
+# directory MPMU_DEBS names: tests/check.sh builds them once for every
+# package guest): the same files go to both releases, as a project that
+# ships one .deb per architecture does.
 #   tests/pkg/vm.sh [KERNEL_VERSION [LABEL [bookworm|trixie]]]
 #                   (default: the installed 6.12 amd64, "pkgvm", bookworm)
 set -euo pipefail
@@ -33,8 +35,13 @@ image=$("$top/tests/pkg/image.sh" "$kver" "$release") || fail "package-guest-ima
 [ "$release" = bookworm ] || vmlinuz=$image.vmlinuz initrd=$image.initrd
 rm -rf "$build"
 mkdir -p "$build/payload/debs"
-make -s -C "$top" deb > "$build/deb.log" 2>&1 || { tail -20 "$build/deb.log"; fail "make-deb"; }
-cp "$top"/build/deb/mediated-pmu-dkms_*.deb "$top"/build/deb/mpmu-tools_*.deb "$build/payload/debs/"
+debs=${MPMU_DEBS:-}
+if [ -z "$debs" ]; then
+	make -s -C "$top" deb > "$build/deb.log" 2>&1 || { tail -20 "$build/deb.log"; fail "make-deb"; }
+	debs=$top/build/deb
+fi
+cp "$debs"/mediated-pmu-dkms_*.deb "$debs"/mpmu-tools_*.deb "$build/payload/debs/" ||
+	fail "debs-in-$debs"
 cp "$top"/tests/pkg/guest/payload/* "$top/VERSION" "$build/payload/"
 cc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread \
 	-o "$build/payload/mpmu-probe" "$top/tests/vm/mpmu-probe.c" || fail "mpmu-probe-builds"

@@ -113,9 +113,10 @@ test_destroy_releases_the_knob_and_watch_reports_it() {
 		"grep '\"event\":\"vm_released\"' /tmp/watch.out | grep -q '\"pid\":$pid[,}]'"
 }
 
-# perf 6.1 asks for an include-guest event only with :G (or perf kvm):
-# plain events and :H exclude the guest.  perf stat shows an event the
-# kernel refuses (EOPNOTSUPP) as "<not supported>" and goes on.
+# perf (6.1 on Debian 12, 6.12 on Debian 13) asks for an include-guest
+# event only with :G (or perf kvm): plain events and :H exclude the guest.
+# perf stat shows an event the kernel refuses (EOPNOTSUPP) as
+# "<not supported>" and goes on.
 perf_stat() {	# event
 	perf stat -a -e "$1" -- sleep 0.1 2>&1
 }
@@ -150,9 +151,10 @@ test_drain_term_in_mpmud_conf_lets_the_start_succeed() {
 	assertEquals "the domain holds the knob" 1 "$(sysval refcount)"
 }
 
-# mediated_pmu(7): every VM takes the knob, whatever its PMU; QEMU 7.2
-# does not tell KVM that the guest has none.  The hook checks only PMU-on
-# domains, so a PMU-off domain meets QEMU's own error instead.
+# mediated_pmu(7): every VM takes the knob, whatever its PMU; neither
+# QEMU 7.2 (Debian 12) nor 10.0 (Debian 13) tells KVM that the guest has
+# none.  The hook checks only PMU-on domains, so a PMU-off domain meets
+# QEMU's own error instead.
 test_pmu_off_domain_still_takes_the_knob() {
 	domain_xml mpmu-off off > /tmp/mpmu-off.xml
 	virsh -q define /tmp/mpmu-off.xml > /dev/null 2>&1
