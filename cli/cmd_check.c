@@ -64,8 +64,9 @@ static void check_arbitrated(struct check *c, const struct mpmu_status *st)
 	line(c, "if VM creation is hooked",
 	     !st->kvm_hooks_known || st->kvm_hooks != MPMU_KVM_HOOKS_FAILED, hint);
 	snprintf(hint, sizeof(hint),
-		 "%u perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running; VMs are refused until they end; retry shortly",
-		 st->settling);
+		 "%u perf_event_open() %s begun before the module armed or its guarded PMUs changed %s still running; VMs are refused until they end; retry shortly",
+		 st->settling, st->settling == 1 ? "call" : "calls",
+		 st->settling == 1 ? "is" : "are");
 	line(c, "for perf_event_open() calls settling", !st->settling, hint);
 	check_include_guest_events(c, st);
 }

@@ -81,8 +81,9 @@ static void print_verdict(const struct mpmu_status *st)
 			 hooks);
 	else if (st->settling)
 		snprintf(why, sizeof(why),
-			 "%u perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running; VMs are refused until they end (retry shortly)",
-			 st->settling);
+			 "%u perf_event_open() %s begun before the module armed or its guarded PMUs changed %s still running; VMs are refused until they end (retry shortly)",
+			 st->settling, st->settling == 1 ? "call" : "calls",
+			 st->settling == 1 ? "is" : "are");
 	else if (st->include_guest_events)
 		snprintf(why, sizeof(why),
 			 "include-guest perf events exist (mpmuctl events; mpmuctl drain)");
@@ -238,7 +239,8 @@ int cmd_status(const union verb_opts *opts)
 	if (!g.json) {
 		if (st.settling) {
 			print_label(0, "settling:");
-			printf("%u perf_event_open() calls begun before arming or a guarded PMU change, still running\n", st.settling);
+			printf("%u perf_event_open() %s begun before arming or a guarded PMU change, still running\n",
+			       st.settling, st.settling == 1 ? "call" : "calls");
 		}
 		print_holders(d.holders);
 		print_recent(d.recent);

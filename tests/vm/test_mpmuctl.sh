@@ -110,11 +110,12 @@ test_settling_calls_make_status_and_check_say_not_ready() {
 	assertEquals "no event yet" 0 "$(echo "$out" | jsonq .include_guest_events)"
 	out=$(mpmuctl status)
 	assertContains "$out" "settling:"
-	assertContains "$out" "A new VM cannot get the mediated PMU now: 1 perf_event_open() calls begun before the module armed"
+	assertContains "$out" "1 perf_event_open() call begun before arming or a guarded PMU change"
+	assertContains "$out" "A new VM cannot get the mediated PMU now: 1 perf_event_open() call begun before the module armed"
 	out=$(mpmuctl check; echo "rc=$?")
 	assertContains "$out" "rc=1"
 	assertContains "$out" "Checking for perf_event_open() calls settling"
-	assertContains "$out" "FAIL (1 perf_event_open() calls begun before the module armed or its guarded PMUs changed are still running"
+	assertContains "$out" "FAIL (1 perf_event_open() call begun before the module armed or its guarded PMUs changed is still running"
 	touch "$w/release"
 	wait_settled
 	out=$(json status)
