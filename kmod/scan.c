@@ -444,8 +444,8 @@ int mpmu_settle_start(void)
 	settle_reported = false;
 	settle_probes_arm();
 	mpmu_set_settling(nr);
-	pr_info("%u perf_event_open() calls begun before arming: VM creation waits for them\n",
-		nr);
+	pr_info("%u perf_event_open() %s begun before arming: VM creation waits for %s\n",
+		nr, nr == 1 ? "call" : "calls", nr == 1 ? "it" : "them");
 	return nr;
 }
 

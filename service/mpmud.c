@@ -228,13 +228,15 @@ static void status_text(const struct mpmud *d, char *buf, size_t size)
 		mpmu_kvm_hooks_text(st, hooks, sizeof(hooks));
 		snprintf(buf, size, "KVM hooks %s: VMs bypass the mediated PMU knob", hooks);
 	} else if (!st->enabled) {
-		snprintf(buf, size, "arbitration disabled; %u include-guest events", st->include_guest_events);
+		snprintf(buf, size, "arbitration disabled; %u include-guest event%s",
+			 st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
 	} else {
 		len = snprintf(buf, size, "%u VM%s the mediated PMU; %u blocking event%s",
 			       st->refcount, st->refcount == 1 ? " holds" : "s hold",
 			       st->include_guest_events, st->include_guest_events == 1 ? "" : "s");
 		if (st->settling && len > 0 && (size_t)len < size)
-			snprintf(buf + len, size - len, "; %u perf calls settling", st->settling);
+			snprintf(buf + len, size - len, "; %u perf call%s settling",
+				 st->settling, st->settling == 1 ? "" : "s");
 	}
 }
 

@@ -339,20 +339,25 @@ tier_account() {	# name, exit status: adds the tier's lines to the totals
 }
 # Two tiers at once, each one single-threaded QEMU on one of the machine's
 # two CPUs (the VM tier runs its guests two at a time the same way); each
-# tier's output is shown whole once both have ended.
+# tier's output is shown whole once both have ended.  Each runs in its own
+# session (setsid execs: same pid), so that an interrupted make check stops
+# it with its QEMU: a background job of a script ignores SIGINT.
 two_tiers() {	# "name command..." "name command..." (words, no quoting)
 	local spec argv pids=() names=() i rc
 	for spec; do
 		read -r -a argv <<< "$spec"
-		"${argv[@]:1}" > "$top/build/${argv[0]}-results.log" 2>&1 &
+		setsid "${argv[@]:1}" > "$top/build/${argv[0]}-results.log" 2>&1 &
 		pids+=("$!") names+=("${argv[0]}")
 	done
+	# shellcheck disable=SC2064 # the pids are known now
+	trap "kill -- ${pids[*]/#/-} 2> /dev/null; exit 130" INT TERM
 	for i in "${!pids[@]}"; do
 		rc=0
 		wait "${pids[$i]}" || rc=$?
 		cat "$top/build/${names[$i]}-results.log"
 		tier_account "${names[$i]}" "$rc"
 	done
+	trap - INT TERM
 }
 
 tier pkg tests/pkg/host.sh
