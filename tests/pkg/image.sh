@@ -16,7 +16,8 @@
 # image (IMAGE.vmlinuz, IMAGE.initrd).
 #
 # Cached outside the tree, keyed by this script, its guest files, the
-# release and the kernel; prints the image's path.
+# release and the kernel's name and package version; prints the image's
+# path.
 #   tests/pkg/image.sh KERNEL [bookworm|trixie]
 set -euo pipefail
 
@@ -25,17 +26,27 @@ kver=$1
 release=${2:-bookworm}
 cache=${MPMU_CACHE:-/var/cache/mediated_pmu}
 rootfs=$("$top/tests/sysd/image.sh" "$release")
-key=$( { cat "$0" "$top"/tests/pkg/guest/image/*; echo "$kver $rootfs"; } |
+apt_opts=() extra=()
+if [ "$release" = trixie ]; then
+	# make check has just refreshed that apt state; run alone, this makes
+	# it once.  Used under its lock: a run of kernels-7x rewrites it.
+	[ -e "$cache/apt-trixie/apt.conf" ] || "$top/tests/tools/kernels-7x" > /dev/null
+	apt_opts=(-c "$cache/apt-trixie/apt.conf")
+	exec 8> "$cache/.kernels-7x.lock"
+	flock 8
+	# A backported kernel needs the backported linux-base, as with "apt
+	# install -t trixie-backports linux-image-amd64" on a host.
+	case $kver in 7.*) extra=(linux-base/trixie-backports) ;; esac
+fi
+# The kernel package's version is in the key: Debian rebuilds a kernel under
+# the same name (7.3.4-1~bpo13+1, then +2), and the tests must boot the new.
+kpkg=$(apt-cache "${apt_opts[@]}" show --no-all-versions "linux-image-$kver" 2> /dev/null |
+	sed -n 's/^Version: //p' | head -n 1) || true
+[ -n "$kpkg" ] ||
+	{ echo "image.sh: no package linux-image-$kver in Debian $release's sources" >&2; exit 1; }
+key=$( { cat "$0" "$top"/tests/pkg/guest/image/*; echo "$kver $kpkg $rootfs"; } |
 	sha256sum | cut -c1-16)
 img=$cache/pkgimg-$kver-$key.img
-apt_opts=() extra=()
-# A backported kernel needs the backported linux-base, as with "apt install
-# -t trixie-backports linux-image-amd64" on a host.
-case $kver in 7.*) extra=(linux-base/trixie-backports) ;; esac
-if [ "$release" = trixie ]; then
-	"$top/tests/tools/kernels-7x" > /dev/null
-	apt_opts=(-c "$cache/apt-trixie/apt.conf")
-fi
 exec 9> "$cache/.pkglock"
 flock 9
 if [ -e "$img" ]; then
@@ -44,7 +55,7 @@ if [ -e "$img" ]; then
 fi
 
 # A run killed while /proc was mounted in its tree: never delete across it.
-findmnt -rn -o TARGET | awk -v p="^$cache/pkgimg-.*[.]tmp/" '$0 ~ p' | xargs -r umount -l
+findmnt -rn -o TARGET | awk -v p="^$cache/pkgimg-.*[.]tmp/" '$0 ~ p' | xargs -r umount -l || true
 rm -rf --one-file-system "$cache"/pkgimg-*.tmp
 work=$cache/pkgimg-$key.tmp
 mkdir -p "$work/debs/partial"

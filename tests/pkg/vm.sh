@@ -33,6 +33,7 @@ vmlinuz=/boot/vmlinuz-$kver initrd=/boot/initrd.img-$kver
 	fail "no-kernel-with-initrd-${kver:-6.12}"; }
 image=$("$top/tests/pkg/image.sh" "$kver" "$release") || fail "package-guest-image-builds"
 [ "$release" = bookworm ] || vmlinuz=$image.vmlinuz initrd=$image.initrd
+[ -e "$vmlinuz" ] && [ -e "$initrd" ] || fail "kernel-and-initrd-beside-$(basename "$image")"
 rm -rf "$build"
 mkdir -p "$build/payload/debs"
 debs=${MPMU_DEBS:-}

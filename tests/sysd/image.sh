@@ -27,7 +27,9 @@ mkdir -p "$cache"
 exec 9> "$cache/.lock"
 flock 9
 if [ ! -e "$dir/.complete" ]; then
-	rm -rf "$dir" "$dir.tmp"
+	# An interrupted debootstrap can leave its /proc and /sys mounted in
+	# the half-made tree: never delete across into them.
+	rm -rf --one-file-system "$dir" "$dir.tmp"
 	debootstrap --variant=minbase --include="$packages" "$release" "$dir.tmp" "$mirror" \
 		> "$cache/debootstrap-$release.log" 2>&1 ||
 		{ tail -20 "$cache/debootstrap-$release.log" >&2; exit 1; }
@@ -37,6 +39,6 @@ if [ ! -e "$dir/.complete" ]; then
 	# Older keys are images of older package lists (and the names before
 	# the release was in them).
 	find "$cache" -maxdepth 1 \( -name "rootfs-$release-*" -o -regex '.*/rootfs-[0-9a-f]*' \) \
-		! -name "rootfs-$release-$key" -exec rm -rf {} +
+		! -name "rootfs-$release-$key" -exec rm -rf --one-file-system {} +
 fi
 echo "$dir"
