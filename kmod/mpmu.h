@@ -6,7 +6,9 @@
  *
  * Lock order: mpmu_config_mutex -> hooks mutex -> mpmu_lock -> pool lock.
  * mpmu_lock and the pool lock are raw spinlocks because they are taken from
- * kprobe handlers (preemption disabled, also on PREEMPT_RT).
+ * kprobe handlers (preemption disabled, also on PREEMPT_RT).  Under
+ * mpmu_lock, a record allocation may wake the pool's worker (its raw
+ * worker lock, then the scheduler's), never with the pool lock held.
  */
 #ifndef MPMU_H
 #define MPMU_H

@@ -5,7 +5,8 @@
  * the errno name, so that shell tests can assert on it.
  *
  *   mpmu-probe vm [--type N] [--hold FILE] [-name NAME]  (-name: as QEMU has it)
- *   mpmu-probe events N --hold FILE   (N per-task include-guest events)
+ *   mpmu-probe events N [--fifo] --hold FILE   (N per-task include-guest
+ *                    events; --fifo: opened by a SCHED_FIFO task on CPU 0)
  *   mpmu-probe event [--cpu N] [--pid P] [--exclude-guest] [--exclude-host]
  *                    [--pmu software|tracepoint] [--config N] [--inherit]
  *                    [--hold FILE]
@@ -253,16 +254,35 @@ static int cmd_event(int argc, char **argv)
 	return 0;
 }
 
-/* Many per-task events at once, for the netlink dumps. */
+/*
+ * Many per-task events at once, for the netlink dumps.  With --fifo, in a
+ * loop that no normal task on CPU 0 can interrupt: the module's record pool
+ * must be refilled from elsewhere.
+ */
 static int cmd_events(int argc, char **argv)
 {
 	struct event_spec spec = { .cpu = -1, .pid = 0, .type = PERF_TYPE_SOFTWARE,
 				   .config = PERF_COUNT_SW_PAGE_FAULTS };
+	struct sched_param sp = { .sched_priority = 10 };
+	bool fifo = argc == 4 && !strcmp(argv[1], "--fifo");
 	struct rlimit rl;
+	cpu_set_t cpu0;
 	int i, n, fd;
 
+	if (fifo) {	/* N --fifo --hold FILE: as N --hold FILE */
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (argc != 3 || strcmp(argv[1], "--hold"))
-		return fprintf(stderr, "events: need N --hold FILE\n"), 2;
+		return fprintf(stderr, "events: need N [--fifo] --hold FILE\n"), 2;
+	if (fifo) {
+		CPU_ZERO(&cpu0);
+		CPU_SET(0, &cpu0);
+		if (sched_setaffinity(0, sizeof(cpu0), &cpu0) ||
+		    sched_setscheduler(0, SCHED_FIFO, &sp))
+			return report(errno);
+	}
 	n = atoi(argv[0]);
 	rl.rlim_cur = rl.rlim_max = n + 64;
 	setrlimit(RLIMIT_NOFILE, &rl);
