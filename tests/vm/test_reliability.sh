@@ -313,6 +313,12 @@ restore_config() {
 # dry.  A system workqueue item, queued on CPU 0 behind the loop, ran only
 # after it (ENOMEM on 6.12-rt); the pool's real-time worker runs on CPU 1.
 test_a_burst_from_a_realtime_task_never_empties_the_pool() {
+	for d in /proc/[0-9]*; do
+		[ "$(cat "$d/comm" 2> /dev/null)" = mpmu_pool ] && worker=$d
+	done
+	# /proc/PID/stat fields 40 and 41: real-time priority, policy (1: FIFO).
+	assertEquals "the refill thread is mpmu_pool, SCHED_FIFO 1" "1 1" \
+		"$(awk '{ print $40, $41 }' "${worker:-/nonexistent}/stat" 2> /dev/null)"
 	use0=$(records_in_use)
 	kmsg_mark
 	t0=$(date +%s)
