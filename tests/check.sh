@@ -29,7 +29,7 @@ failed() {	# what: a FAIL line now, and again at the end
 }
 
 tally() {	# name, command...
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	if "$@"; then
 		echo "PASS $name"
@@ -38,6 +38,7 @@ tally() {	# name, command...
 		failed "$name"
 		fail=$((fail + 1))
 	fi
+	[ $((SECONDS - t0)) -lt 20 ] || took "$1" "$t0"
 }
 
 tally "style: checkpatch --strict is clean (the module, the test modules)" make -s style
@@ -315,10 +316,16 @@ tally "make bench's report from a kept run: its last line and exit 1 for a misse
 # "<name>: N passed, N failed, N skipped" line (it did not run to its end),
 # and when it exited non-zero even with no FAIL line.
 tier() {	# name, command...
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	"$@" 2>&1 | tee "$top/build/$name-results.log"
 	tier_account "$name" "${PIPESTATUS[0]}"
+	took "$name" "$t0"
+}
+# Where make check's time goes (CI allows 90 minutes; the aim is ~40).
+took() {	# what, $SECONDS at its start
+	local s=$((SECONDS - $2))
+	printf -- '--- %s took %dm%02ds\n' "$1" $((s / 60)) $((s % 60))
 }
 tier_account() {	# name, exit status: adds the tier's lines to the totals
 	local name=$1 rc=$2 log=$top/build/$1-results.log tpass tfail tskip
@@ -343,7 +350,7 @@ tier_account() {	# name, exit status: adds the tier's lines to the totals
 # session (setsid execs: same pid), so that an interrupted make check stops
 # it with its QEMU: a background job of a script ignores SIGINT.
 two_tiers() {	# "name command..." "name command..." (words, no quoting)
-	local spec argv pids=() names=() i rc
+	local spec argv pids=() names=() i rc t0=$SECONDS
 	for spec; do
 		read -r -a argv <<< "$spec"
 		setsid "${argv[@]:1}" > "$top/build/${argv[0]}-results.log" 2>&1 &
@@ -358,6 +365,7 @@ two_tiers() {	# "name command..." "name command..." (words, no quoting)
 		tier_account "${names[$i]}" "$rc"
 	done
 	trap - INT TERM
+	took "${names[*]}, side by side," "$t0"
 }
 
 tier pkg tests/pkg/host.sh
@@ -435,5 +443,6 @@ if [ "$fail" -gt 0 ]; then
 	# The VM tier's assertion lines, so that the log's tail explains them.
 	sed -n '/^--- .*: details of failures/,/^vm: /p' build/vm-results.log 2>/dev/null | head -120
 fi
+took "make check" 0
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
