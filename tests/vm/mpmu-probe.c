@@ -56,30 +56,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *errname(int err)
-{
-	switch (err) {
-	case 0: return "OK";
-	case EBUSY: return "EBUSY";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case EINVAL: return "EINVAL";
-	case ENOMEM: return "ENOMEM";
-	case ENOENT: return "ENOENT";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case ENODEV: return "ENODEV";
-	default: return strerror(err);
-	}
-}
-
-static int report(int err)
-{
-	printf("%s\n", errname(err));
-	fflush(stdout);
-	return err ? 1 : 0;
-}
 
 /* Returns a VM fd, or -errno. */
 static int vm_create(unsigned long type)
@@ -144,31 +123,6 @@ static int event_open(const struct event_spec *spec)
 	fd = syscall(SYS_perf_event_open, &attr, spec->pid, spec->cpu, -1,
 		     PERF_FLAG_FD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* Signal readiness through @file, then wait for SIGTERM. */
-static void hold(const char *file)
-{
-	sigset_t mask, old;
-	int fd;
-
-	signal(SIGTERM, on_term);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0)
-		close(fd);
-	while (!stop)
-		sigsuspend(&old);
 }
 
 static int cmd_vm(int argc, char **argv)

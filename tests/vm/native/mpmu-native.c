@@ -24,52 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static const char *errname(int err)
-{
-	switch (err) {
-	case 0: return "OK";
-	case EBUSY: return "EBUSY";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case EINVAL: return "EINVAL";
-	case ENOENT: return "ENOENT";
-	case ENODEV: return "ENODEV";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	default: return strerror(err);
-	}
-}
-
-static int report(int err)
-{
-	printf("%s\n", errname(err));
-	fflush(stdout);
-	return err ? 1 : 0;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* Signal readiness through @file, then wait for SIGTERM. */
-static void hold(const char *file)
-{
-	sigset_t mask, old;
-	int fd;
-
-	signal(SIGTERM, on_term);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd >= 0)
-		close(fd);
-	while (!stop)
-		sigsuspend(&old);
-}
+#include "../probe.h"
 
 /* The type perf_pmu_register() gave PMU @name, or -errno. */
 static int pmu_type(const char *name)
