@@ -319,6 +319,10 @@ test_a_burst_from_a_realtime_task_never_empties_the_pool() {
 	# /proc/PID/stat fields 40 and 41: real-time priority, policy (1: FIFO).
 	assertEquals "the refill thread is mpmu_pool, SCHED_FIFO 1" "1 1" \
 		"$(awk '{ print $40, $41 }' "${worker:-/nonexistent}/stat" 2> /dev/null)"
+	# Started at load, waiting for work (an unstarted kthread waits in
+	# kthread(): 7.x's kthread_create_worker() does not start it).
+	assertEquals "the refill thread is started" kthread_worker_fn \
+		"$(cat "${worker:-/nonexistent}/wchan" 2> /dev/null)"
 	use0=$(records_in_use)
 	kmsg_mark
 	t0=$(date +%s)
