@@ -63,8 +63,15 @@ kernel_root() {
 	fi
 }
 
+# Two guests at a time, each starting when a slot frees: the slowest first
+# (PREEMPT_RT, where closing events is slow, then the newest), so that the
+# last to start is a short one and the tier ends sooner (one run here, in
+# that order: 9.6, 7.9, 6.5, 5.8 and 5.8 minutes, other guests beside them).
+slowest_first() {
+	awk '{ print (/-rt-/ ? 0 : 1) "\t" $0 }' | sort -t "$(printf '\t')" -k1,1n -k2,2Vr | cut -f2
+}
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(default_kernels)
+[ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <(default_kernels | slowest_first)
 if [ ${#kernels[@]} -eq 0 ]; then
 	echo "vm: no kernel with headers installed; run tests/deps.sh" >&2
 	echo "vm: 0 passed, 1 failed, 0 skipped"
