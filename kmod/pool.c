@@ -40,19 +40,6 @@ static atomic_t pool_owned = ATOMIC_INIT(0);
 static struct dentry *pool_debugfs;
 
 static struct kthread_worker *pool_worker;
-
-/*
- * Create and start the worker.  Kernels with kthread_run_worker() (7.x,
- * not 6.12) leave a worker from kthread_create_worker() unstarted, in state
- * D in kthread() (seen on 7.3); older ones start it.  Unstarted, it would
- * first run at the first refill, through the kthread's start-up (its
- * affinity, under a mutex) while a burst uses up the last records.
- */
-#ifdef kthread_run_worker
-#define mpmu_run_worker(name) kthread_run_worker(0, name)
-#else
-#define mpmu_run_worker(name) kthread_create_worker(0, name)
-#endif
 static void pool_balance(struct kthread_work *work);
 static DEFINE_KTHREAD_WORK(pool_work, pool_balance);
 
@@ -207,12 +194,21 @@ int mpmu_pool_init(void)
 	mpmu_rec_cache = KMEM_CACHE(mpmu_rec, 0);
 	if (!mpmu_rec_cache)
 		return -ENOMEM;
-	pool_worker = mpmu_run_worker("mpmu_pool");
+	pool_worker = kthread_create_worker(0, "mpmu_pool");
 	if (IS_ERR(pool_worker)) {
 		kmem_cache_destroy(mpmu_rec_cache);
 		return PTR_ERR(pool_worker);
 	}
 	sched_set_fifo_low(pool_worker->task);
+	/*
+	 * Start it now.  Kernels with kthread_run_worker() (7.x, not 6.12)
+	 * leave a worker from kthread_create_worker() unstarted, in state D in
+	 * kthread() (seen on 7.3); older ones start it, and this wakeup finds
+	 * it idle.  Unstarted, it would first run at the first refill, through
+	 * the kthread's start-up (its affinity, under a mutex) while a burst
+	 * uses up the last records.
+	 */
+	wake_up_process(pool_worker->task);
 	ret = mpmu_pool_fill(POOL_TARGET);
 	if (ret)
 		mpmu_pool_exit();
