@@ -3,8 +3,9 @@
  * What the guest's test drivers (mpmu-probe, mpmu-native) share: one
  * result line per call ("OK" or the errno's name, which the suites
  * compare), and the --hold protocol (create FILE once the resource is
- * held, then wait for SIGTERM).  Static functions: each driver is one
- * statically linked file with this header.
+ * held, then wait for SIGTERM).  Static inline: each driver is one file
+ * with this header, and one that leaves a function unused still builds
+ * with -Werror.
  */
 #ifndef MPMU_PROBE_H
 #define MPMU_PROBE_H
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *errname(int err)
+static inline const char *errname(int err)
 {
 	switch (err) {
 	case 0: return "OK";
@@ -32,7 +33,7 @@ static const char *errname(int err)
 	}
 }
 
-static int report(int err)
+static inline int report(int err)
 {
 	printf("%s\n", errname(err));
 	fflush(stdout);
@@ -41,14 +42,14 @@ static int report(int err)
 
 static volatile sig_atomic_t stop;
 
-static void on_term(int sig)
+static inline void on_term(int sig)
 {
 	(void)sig;
 	stop = 1;
 }
 
 /* Signal readiness through @file, then wait for SIGTERM. */
-static void hold(const char *file)
+static inline void hold(const char *file)
 {
 	sigset_t mask, old;
 	int fd;
