@@ -35,9 +35,12 @@ status_is() { [ "$(prop StatusText)" = "$1" ]; }
 # journald after PID 1 reaped the sender, and journald, which reads the unit
 # from /proc/PID/cgroup, then stores it without _SYSTEMD_UNIT (systemd
 # issue #2913): -u alone would miss it.  Unprivileged runs are not root.
+# --sync first: every line sent before it is stored when it returns, so a
+# line mpmud sent as it exited is there to be found (or truly absent).
 mpmud_journal() {	# OUTPUT-MODE [MATCH...]
 	_mode=$1
 	shift
+	journalctl --sync
 	journalctl -q -o "$_mode" --since "@$T0" _SYSTEMD_UNIT=mpmud.service "$@" + \
 		SYSLOG_IDENTIFIER=mpmud _UID=0 "$@"
 }
