@@ -3,27 +3,40 @@
  * Preallocated records.  Hooks run with preemption disabled, where
  * PREEMPT_RT allows no allocation at all (and no kmem_cache_free either), so
  * records are taken from and returned to a free list under a raw spinlock,
- * and a worker thread keeps that list between its low and high watermarks.
- * On other kernels an empty list falls back to an atomic allocation.  When
- * both fail, the caller fails closed (-ENOMEM) rather than lose track.
+ * kept between its low and high watermarks.  On other kernels an empty list
+ * falls back to an atomic allocation.  When both fail, the caller fails
+ * closed (-ENOMEM) rather than lose track.
  *
- * The worker is SCHED_FIFO (the lowest real-time priority) and not bound
- * to a CPU: its wakeup preempts a normal task at once, and a real-time task
- * looping on one CPU leaves it the others, so a loop of perf_event_open()
- * cannot use up the POOL_LOW records left before the refill runs.  A
- * system workqueue item could: it runs in that CPU's kworker, a normal
- * task, behind the CPU's other items, and on PREEMPT_RT (PREEMPT_LAZY)
- * waking it only asks the looping task to yield at the end of its slice
- * (seen once: ENOMEM within 1,200 events opened in a loop, on 6.12-rt).
+ * Below the low watermark two refills start:
+ *
+ * - The task that took the record refills the list itself, on its way back
+ *   to user space (task_work, TWA_RESUME): a loop of perf_event_open() can
+ *   open no further event before the list is full again, whatever its
+ *   priority and whoever else is running.  That is back-pressure, not a
+ *   race with a thread: a worker thread alone left the loop POOL_LOW
+ *   opens to lose, and lost them to a real-time loop on 7.3-rt, and under
+ *   QEMU's round-robin TCG (a wakeup of the other vCPU waits for its turn,
+ *   up to 100 ms) to a normal one.  One such refill per CPU can be pending;
+ *   each holds a module reference, and the module's exit waits (RCU Tasks)
+ *   until the last one has left the module's text.
+ *
+ * - A worker thread (SCHED_FIFO, the lowest real-time priority, not bound
+ *   to a CPU) refills it for kernel threads, which never return to user
+ *   space, and for other openers meanwhile; it also trims the list above
+ *   the high watermark.
  */
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
 #include <linux/debugfs.h>
 #include <linux/kthread.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/task_work.h>
 
 #include "mpmu.h"
 
@@ -47,6 +60,60 @@ static DEFINE_KTHREAD_WORK(pool_work, pool_balance);
 static void pool_kick(void)
 {
 	kthread_queue_work(pool_worker, &pool_work);
+}
+
+/* A refill that a task runs on its way back to user space. */
+struct pool_resume {
+	struct callback_head work;
+	atomic_t queued;
+};
+
+static DEFINE_PER_CPU(struct pool_resume, pool_resume);
+
+/* Tasks that never return to user space, so never run such a refill. */
+#ifdef PF_USER_WORKER
+#define POOL_NO_RESUME	(PF_KTHREAD | PF_USER_WORKER | PF_EXITING)
+#else
+#define POOL_NO_RESUME	(PF_KTHREAD | PF_IO_WORKER | PF_EXITING)
+#endif
+/* A refill was queued since load: the exit must wait for RCU Tasks. */
+static bool pool_resume_used;
+
+static void pool_resume_fill(struct callback_head *work)
+{
+	struct pool_resume *pr = container_of(work, struct pool_resume, work);
+
+	mpmu_pool_fill(POOL_TARGET);
+	/* task_work_run() read work->next before the call: reusable now. */
+	atomic_set_release(&pr->queued, 0);
+	/* Its last instructions run after the put: see mpmu_pool_exit(). */
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Hook context (preemption disabled): make current refill the list before
+ * it returns to user space.  Not for tasks that never get there (kernel
+ * threads, io_uring workers) nor when this CPU's refill is already pending
+ * on some task: the worker serves those.
+ */
+static void pool_refill_on_resume(void)
+{
+	/* Any CPU's slot would do: the CPU only spreads them out. */
+	struct pool_resume *pr = raw_cpu_ptr(&pool_resume);
+
+	if (current->flags & POOL_NO_RESUME)
+		return;
+	if (atomic_xchg(&pr->queued, 1))
+		return;
+	/* Fails once rmmod has begun: the exit then waits for none. */
+	if (try_module_get(THIS_MODULE)) {
+		WRITE_ONCE(pool_resume_used, true);
+		init_task_work(&pr->work, pool_resume_fill);
+		if (!task_work_add(current, &pr->work, TWA_RESUME))
+			return;
+		module_put(THIS_MODULE);
+	}
+	atomic_set(&pr->queued, 0);
 }
 
 #ifdef MPMU_FAULT_INJECT
@@ -137,8 +204,10 @@ struct mpmu_rec *mpmu_rec_alloc(void)
 	if (alloc_should_fail())
 		return NULL;
 	rec = pool_pop(&left);
-	if (left < POOL_LOW)
+	if (left < POOL_LOW) {
+		pool_refill_on_resume();
 		pool_kick();
+	}
 	if (!rec && !IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		rec = kmem_cache_alloc(mpmu_rec_cache, GFP_ATOMIC | __GFP_NOWARN);
 		if (rec)
@@ -223,6 +292,14 @@ void mpmu_pool_exit(void)
 
 	/* Runs a queued refill, then stops: nothing queues one any more. */
 	kthread_destroy_worker(pool_worker);
+	/*
+	 * Every task refill has put its module reference (rmmod got here),
+	 * but its task may still be in its last instructions, preempted:
+	 * RCU Tasks waits until every task has switched voluntarily or been
+	 * in user space since, as for kprobe and ftrace trampolines.
+	 */
+	if (READ_ONCE(pool_resume_used))
+		synchronize_rcu_tasks();
 	while ((rec = pool_pop(&left))) {
 		kmem_cache_free(mpmu_rec_cache, rec);
 		atomic_dec(&pool_owned);

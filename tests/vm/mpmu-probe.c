@@ -10,6 +10,7 @@
  *   mpmu-probe event [--cpu N] [--pid P] [--exclude-guest] [--exclude-host]
  *                    [--pmu software|tracepoint] [--config N] [--inherit]
  *                    [--hold FILE]
+ *   mpmu-probe pin PID CPU       (bind a task, a kernel thread too, to CPU)
  *   mpmu-probe fork-child FILE   (with an inherited event held: fork works)
  *   mpmu-probe stress SECONDS [--flip ENABLED_FILE]
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
@@ -210,8 +211,8 @@ static int cmd_event(int argc, char **argv)
 
 /*
  * Many per-task events at once, for the netlink dumps.  With --fifo, in a
- * loop that no normal task on CPU 0 can interrupt: the module's record pool
- * must be refilled from elsewhere.
+ * loop that no normal task on CPU 0 can interrupt, nor the module's
+ * record-pool worker there (its real-time priority is lower).
  */
 static int cmd_events(int argc, char **argv)
 {
@@ -248,6 +249,18 @@ static int cmd_events(int argc, char **argv)
 	report(0);
 	hold(argv[2]);
 	return 0;
+}
+
+/* Bind a task (a kernel thread too) to one CPU. */
+static int cmd_pin(int argc, char **argv)
+{
+	cpu_set_t cpu;
+
+	if (argc != 2)
+		return fprintf(stderr, "pin: need PID CPU\n"), 2;
+	CPU_ZERO(&cpu);
+	CPU_SET(atoi(argv[1]), &cpu);
+	return report(sched_setaffinity(atoi(argv[0]), sizeof(cpu), &cpu) ? errno : 0);
 }
 
 /* An inherited per-task event is held; fork() must work and copy it. */
@@ -1091,6 +1104,8 @@ int main(int argc, char **argv)
 		return cmd_event(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "events"))
 		return cmd_events(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "pin"))
+		return cmd_pin(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fork-child"))
 		return cmd_fork_child(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "write"))
