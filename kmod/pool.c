@@ -70,7 +70,11 @@ struct pool_resume {
 
 static DEFINE_PER_CPU(struct pool_resume, pool_resume);
 
-/* Tasks that never return to user space, so never run such a refill. */
+/*
+ * Tasks left to the worker: those that never return to user space (kernel
+ * threads, vhost workers; io_uring's would run it, but no need) and those
+ * already on their way out.
+ */
 #ifdef PF_USER_WORKER
 #define POOL_NO_RESUME	(PF_KTHREAD | PF_USER_WORKER | PF_EXITING)
 #else
@@ -86,24 +90,50 @@ static void pool_resume_fill(struct callback_head *work)
 	mpmu_pool_fill(POOL_TARGET);
 	/* task_work_run() read work->next before the call: reusable now. */
 	atomic_set_release(&pr->queued, 0);
-	/* Its last instructions run after the put: see mpmu_pool_exit(). */
+	/* What follows the put may still run: see mpmu_pool_exit(). */
 	module_put(THIS_MODULE);
 }
 
+static bool pool_resume_claim(struct pool_resume *pr)
+{
+	return !atomic_read(&pr->queued) && !atomic_xchg(&pr->queued, 1);
+}
+
 /*
- * Hook context (preemption disabled): make current refill the list before
- * it returns to user space.  Not for tasks that never get there (kernel
- * threads, io_uring workers) nor when this CPU's refill is already pending
- * on some task: the worker serves those.
+ * A free slot: this CPU's, or else another's, so that a task whose CPU's
+ * refill is pending on another task (preempted in a syscall, a vfork
+ * parent) still refills.  All taken means as many refills pending as CPUs.
+ */
+static struct pool_resume *pool_resume_get(void)
+{
+	struct pool_resume *pr = raw_cpu_ptr(&pool_resume);
+	int cpu;
+
+	if (pool_resume_claim(pr))
+		return pr;
+	for_each_possible_cpu(cpu) {
+		pr = per_cpu_ptr(&pool_resume, cpu);
+		if (pool_resume_claim(pr))
+			return pr;
+	}
+	return NULL;
+}
+
+/*
+ * Make current refill the list before it returns to user space.  From the
+ * hooks (preemption disabled) and the load-time scan.  Only once the load
+ * can no longer fail: a failed init frees the module whatever references
+ * it holds, and the queued work would call into freed text.
  */
 static void pool_refill_on_resume(void)
 {
-	/* Any CPU's slot would do: the CPU only spreads them out. */
-	struct pool_resume *pr = raw_cpu_ptr(&pool_resume);
+	struct pool_resume *pr;
 
-	if (current->flags & POOL_NO_RESUME)
+	if (current->flags & POOL_NO_RESUME ||
+	    READ_ONCE(THIS_MODULE->state) != MODULE_STATE_LIVE)
 		return;
-	if (atomic_xchg(&pr->queued, 1))
+	pr = pool_resume_get();
+	if (!pr)
 		return;
 	/* Fails once rmmod has begun: the exit then waits for none. */
 	if (try_module_get(THIS_MODULE)) {
@@ -293,8 +323,9 @@ void mpmu_pool_exit(void)
 	/* Runs a queued refill, then stops: nothing queues one any more. */
 	kthread_destroy_worker(pool_worker);
 	/*
-	 * Every task refill has put its module reference (rmmod got here),
-	 * but its task may still be in its last instructions, preempted:
+	 * Every task refill has put its module reference (rmmod got here;
+	 * none is queued before the load succeeded), but its task may still
+	 * be in its last instructions, preempted:
 	 * RCU Tasks waits until every task has switched voluntarily or been
 	 * in user space since, as for kprobe and ftrace trampolines.
 	 */
