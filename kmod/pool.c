@@ -12,13 +12,12 @@
  * - The task that took the record refills the list itself, on its way back
  *   to user space (task_work, TWA_RESUME): a loop of perf_event_open() can
  *   open no further event before the list is full again, whatever its
- *   priority and whoever else is running.  That is back-pressure, not a
- *   race with a thread: a worker thread alone left the loop POOL_LOW
- *   opens to lose, and lost them to a real-time loop on 7.3-rt, and under
- *   QEMU's round-robin TCG (a wakeup of the other vCPU waits for its turn,
- *   up to 100 ms) to a normal one.  One such refill per CPU can be pending;
- *   each holds a module reference, and the module's exit waits (RCU Tasks)
- *   until the last one has left the module's text.
+ *   priority.  That is back-pressure, not a race with a thread: a worker
+ *   thread alone left the loop POOL_LOW opens to lose, and lost them to a
+ *   normal task on 7.3-rt under QEMU's round-robin TCG (a wakeup of the
+ *   other vCPU waits for its turn, up to 100 ms).  As many refills as CPUs
+ *   can be pending; each holds a module reference, and the module's exit
+ *   waits (RCU Tasks) until the last one has left the module's text.
  *
  * - A worker thread (SCHED_FIFO, the lowest real-time priority, not bound
  *   to a CPU) refills it for kernel threads, which never return to user
@@ -325,9 +324,9 @@ void mpmu_pool_exit(void)
 	/*
 	 * Every task refill has put its module reference (rmmod got here;
 	 * none is queued before the load succeeded), but its task may still
-	 * be in its last instructions, preempted:
-	 * RCU Tasks waits until every task has switched voluntarily or been
-	 * in user space since, as for kprobe and ftrace trampolines.
+	 * be in its last instructions, preempted: RCU Tasks waits until every
+	 * task has switched voluntarily or been in user space since, as for
+	 * kprobe and ftrace trampolines.
 	 */
 	if (READ_ONCE(pool_resume_used))
 		synchronize_rcu_tasks();
