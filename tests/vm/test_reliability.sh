@@ -314,7 +314,7 @@ restore_config() {
 # refill the pool itself (on its way back to user space, below the low
 # watermark), or it runs dry.  Seen before that refill existed: ENOMEM on
 # 6.12-rt with a workqueue item, then on 7.3-rt with the worker alone,
-# which this test fails every time on the RT kernels.
+# which failed this test in each of 3 runs on the RT kernels.
 test_a_burst_from_a_realtime_task_never_empties_the_pool() {
 	for d in /proc/[0-9]*; do
 		[ "$(cat "$d/comm" 2> /dev/null)" = mpmu_pool ] && worker=$d
