@@ -11,6 +11,8 @@
  *                    [--pmu software|tracepoint] [--config N] [--inherit]
  *                    [--hold FILE]
  *   mpmu-probe pin PID CPU       (bind a task, a kernel thread too, to CPU)
+ *   mpmu-probe vfork-hold N FILE (N inherited events, then vfork(): the
+ *                    child creates FILE and exits once FILE is gone)
  *   mpmu-probe fork-child FILE   (with an inherited event held: fork works)
  *   mpmu-probe stress SECONDS [--flip ENABLED_FILE]
  *   mpmu-probe write FILE VALUE  (one write(2); prints OK or the errno name)
@@ -261,6 +263,47 @@ static int cmd_pin(int argc, char **argv)
 	CPU_ZERO(&cpu);
 	CPU_SET(atoi(argv[1]), &cpu);
 	return report(sched_setaffinity(atoi(argv[0]), sizeof(cpu), &cpu) ? errno : 0);
+}
+
+/*
+ * The parent's vfork() copies N inherited events, taking N records in one
+ * syscall, and returns only once the child has exited: the module's
+ * refill queued on the parent stays pending that long.  The child makes
+ * system calls only (no stdio: it shares the parent's memory).
+ */
+static int cmd_vfork_hold(int argc, char **argv)
+{
+	struct event_spec spec = { .cpu = -1, .pid = 0, .inherit = true,
+				   .type = PERF_TYPE_SOFTWARE,
+				   .config = PERF_COUNT_SW_PAGE_FAULTS };
+	struct timespec tick = { .tv_sec = 0, .tv_nsec = 50000000L };
+	struct rlimit rl;
+	int i, n, fd, status;
+	pid_t child;
+
+	if (argc != 2)
+		return fprintf(stderr, "vfork-hold: need N FILE\n"), 2;
+	n = atoi(argv[0]);
+	rl.rlim_cur = rl.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (i = 0; i < n; i++) {
+		fd = event_open(&spec);
+		if (fd < 0)
+			return report(-fd);
+	}
+	child = vfork();
+	if (child == 0) {
+		fd = open(argv[1], O_WRONLY | O_CREAT, 0644);
+		if (fd >= 0)
+			close(fd);
+		while (!access(argv[1], F_OK))
+			nanosleep(&tick, NULL);
+		_exit(0);
+	}
+	if (child < 0)
+		return report(errno);
+	waitpid(child, &status, 0);
+	return report(0);
 }
 
 /* An inherited per-task event is held; fork() must work and copy it. */
@@ -1106,6 +1149,8 @@ int main(int argc, char **argv)
 		return cmd_events(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "pin"))
 		return cmd_pin(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "vfork-hold"))
+		return cmd_vfork_hold(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fork-child"))
 		return cmd_fork_child(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "write"))

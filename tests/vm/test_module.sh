@@ -278,6 +278,31 @@ test_inherited_copies_existing_before_insmod_are_counted() {
 	assertEquals 0 "$(sysval include_guest_events)"
 }
 
+# A task that took the record pool below its low watermark refills it on
+# its way back to user space, and holds the module until then: here a
+# vfork() parent, whose 1,000 inherited events' copies took the records,
+# waiting for its child.  No VM holds; rmmod is refused all the same.
+test_rmmod_is_refused_while_a_task_owes_a_refill() {
+	ready="$HOLD_DIR/vfork.ready"
+	rm -f "$ready"
+	mpmu-probe vfork-hold 1000 "$ready" > "$HOLD_DIR/vfork.out" 2>&1 &
+	parent=$!
+	i=0
+	while [ ! -e "$ready" ] && kill -0 "$parent" 2> /dev/null && [ $i -lt 600 ]; do
+		usleep 50000
+		i=$((i + 1))
+	done
+	assertTrue "the vfork child runs: $(cat "$HOLD_DIR/vfork.out")" "[ -e $ready ]"
+	assertEquals "no VM holds" 0 "$(sysval refcount)"
+	assertContains "rmmod with a refill owed" "$(rmmod mediated_pmu 2>&1)" \
+		"Resource temporarily unavailable"
+	assertTrue "still loaded" "[ -d $SYS ]"
+	rm -f "$ready"
+	wait "$parent"
+	assertEquals "the parent's vfork() returned" OK "$(cat "$HOLD_DIR/vfork.out")"
+	assertTrue "rmmod once the parent has refilled" "rmmod mediated_pmu"
+}
+
 test_vms_created_before_insmod_are_unmanaged() {
 	mp_unload
 	v=$(hold_vm)
